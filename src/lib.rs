@@ -3,4 +3,5 @@
 #![deny(missing_docs)]
 
 pub mod engine;
+pub mod service;
 pub(crate) mod socket;

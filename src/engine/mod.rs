@@ -1,1 +1,258 @@
-//! Engine.IO v4.
+//! The Engine.IO v4 server: the transport under Socket.IO.
+//!
+//! The engine knows nothing of namespaces or events. It opens sessions over HTTP long-polling or
+//! WebSocket, upgrades them, keeps them alive with heartbeats and hands every message to an
+//! [`EngineHandler`]. It can be used on its own:
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use bytes::Bytes;
+//! use tower_socketio::engine::{DisconnectReason, EngineConfig, EngineHandler, EngineService, Session, Str};
+//!
+//! struct Echo;
+//! impl EngineHandler for Echo {
+//!     fn on_message(&self, session: &Session, msg: Str) {
+//!         let _ = session.send_text(msg);
+//!     }
+//!     fn on_binary(&self, session: &Session, data: Bytes) {
+//!         let _ = session.send_binary(data);
+//!     }
+//! }
+//!
+//! let config = EngineConfig::builder().path("/engine.io/").build();
+//! // A stand-alone service: Engine.IO at its path, 404 elsewhere.
+//! let service = EngineService::standalone(Arc::new(Echo), config);
+//! ```
+
+mod config;
+mod core;
+mod error;
+pub(crate) mod packet;
+mod polling;
+mod session;
+mod websocket;
+
+use std::fmt;
+
+use bytes::Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+pub use self::config::{EngineConfig, EngineConfigBuilder, Transports};
+pub use self::core::Engine;
+pub use self::session::{SendError, Session};
+pub use crate::service::{EngineLayer, EngineService};
+
+/// Receives what happens on the engine's sessions. One instance serves every session.
+///
+/// Callbacks run on the task that reads the session's transport, in the order the client sent
+/// the packets: keep them short and spawn long work.
+pub trait EngineHandler: Send + Sync + 'static {
+    /// A session was opened (the handshake answer is on its way to the client).
+    fn on_connect(&self, session: &Session) {
+        let _ = session;
+    }
+    /// A text message arrived.
+    fn on_message(&self, session: &Session, msg: Str);
+    /// A binary message arrived.
+    fn on_binary(&self, session: &Session, data: Bytes);
+    /// The session ended; it is already removed from the engine and sends nothing more.
+    fn on_disconnect(&self, session: &Session, reason: DisconnectReason) {
+        let _ = (session, reason);
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client closed the session or its transport.
+    TransportClose,
+    /// The transport failed or the client broke the transport's rules (two concurrent polls,
+    /// an oversize payload, a wrong upgrade).
+    TransportError,
+    /// The client did not answer a ping within `ping_timeout`.
+    PingTimeout,
+    /// The client sent a malformed packet.
+    PacketParsing,
+    /// The session's outgoing queue was full: the client does not read fast enough.
+    QueueFull,
+    /// The server closed the session ([`Session::close`]).
+    ClosedByServer,
+    /// The engine is shutting down ([`Engine::close`]).
+    ServerShutdown,
+}
+
+impl DisconnectReason {
+    /// The reason's name, as the Socket.IO family spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TransportClose => "transport close",
+            Self::TransportError => "transport error",
+            Self::PingTimeout => "ping timeout",
+            Self::PacketParsing => "parse error",
+            Self::QueueFull => "transport full",
+            Self::ClosedByServer => "forced close",
+            Self::ServerShutdown => "server shutting down",
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The transport a session is using.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    WebSocket,
+}
+
+impl TransportKind {
+    /// The name used in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Polling => "polling",
+            Self::WebSocket => "websocket",
+        }
+    }
+}
+
+/// A cheaply cloneable UTF-8 string backed by [`Bytes`]: a text message, without copies.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Str(Utf8Bytes);
+
+impl Str {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// A sub-slice, sharing the buffer. Panics if the range is not on character boundaries, as
+    /// `str` indexing does.
+    pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Str {
+        // Checks the boundaries (and panics like `str` indexing) before slicing the bytes.
+        let _ = &self.as_str()[range.clone()];
+        let bytes = Bytes::from(self.0.clone()).slice(range);
+        // A slice on char boundaries of valid UTF-8 is valid UTF-8.
+        Str(Utf8Bytes::try_from(bytes).unwrap_or_default())
+    }
+
+    /// The text from byte `start` on (see [`Str::slice`]).
+    pub(crate) fn slice_from(&self, start: usize) -> Str {
+        self.slice(start..self.len())
+    }
+
+    /// The underlying bytes.
+    pub fn into_bytes(self) -> Bytes {
+        self.0.into()
+    }
+}
+
+impl std::ops::Deref for Str {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Str {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Debug for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<String> for Str {
+    fn from(s: String) -> Self {
+        Str(s.into())
+    }
+}
+
+impl From<&str> for Str {
+    fn from(s: &str) -> Self {
+        Str(s.into())
+    }
+}
+
+impl From<Utf8Bytes> for Str {
+    fn from(s: Utf8Bytes) -> Self {
+        Str(s)
+    }
+}
+
+impl TryFrom<Bytes> for Str {
+    type Error = std::str::Utf8Error;
+    fn try_from(b: Bytes) -> Result<Self, Self::Error> {
+        std::str::from_utf8(&b)?;
+        Ok(Str(Utf8Bytes::try_from(b).unwrap_or_default()))
+    }
+}
+
+/// One encoded Engine.IO packet, ready for any transport and cheap to clone: encode a message
+/// once and send the same frame to many sessions.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A text packet, type character included (`4hello`, `2`).
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl Frame {
+    /// A text message frame (`4` + text).
+    pub fn text(msg: impl AsRef<str>) -> Frame {
+        let msg = msg.as_ref();
+        let mut s = String::with_capacity(msg.len() + 1);
+        s.push('4');
+        s.push_str(msg);
+        Frame::Text(s.into())
+    }
+
+    /// A binary message frame.
+    pub fn binary(data: impl Into<Bytes>) -> Frame {
+        Frame::Binary(data.into())
+    }
+
+    pub(crate) const PING: Frame = Frame::Text(Utf8Bytes::from_static("2"));
+    pub(crate) const PONG: Frame = Frame::Text(Utf8Bytes::from_static("3"));
+    pub(crate) const NOOP: Frame = Frame::Text(Utf8Bytes::from_static("6"));
+    pub(crate) const CLOSE: Frame = Frame::Text(Utf8Bytes::from_static("1"));
+
+    /// The frame's size in bytes on a WebSocket.
+    pub fn len(&self) -> usize {
+        match self {
+            Frame::Text(t) => t.len(),
+            Frame::Binary(b) => b.len(),
+        }
+    }
+
+    /// Whether the frame has no bytes (never true for a text frame).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Frame::Text(t) => f.debug_tuple("Text").field(&t.as_str()).finish(),
+            Frame::Binary(b) => f.debug_tuple("Binary").field(&b.len()).finish(),
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Engine configuration and its builder.
+
+use std::{fmt, future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use http::request::Parts;
+
+type AllowFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+pub(crate) type AllowRequestFn = Arc<dyn Fn(&Parts) -> AllowFuture + Send + Sync>;
+
+/// Which transports the engine accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transports {
+    /// HTTP long-polling.
+    pub polling: bool,
+    /// WebSocket, directly or as an upgrade from polling.
+    pub websocket: bool,
+}
+
+impl Default for Transports {
+    fn default() -> Self {
+        Transports {
+            polling: true,
+            websocket: true,
+        }
+    }
+}
+
+/// The engine's settings. Build one with [`EngineConfig::builder`].
+#[derive(Clone)]
+pub struct EngineConfig {
+    pub(crate) path: String,
+    pub(crate) ping_interval: Duration,
+    pub(crate) ping_timeout: Duration,
+    pub(crate) upgrade_timeout: Duration,
+    pub(crate) max_payload: usize,
+    pub(crate) transports: Transports,
+    pub(crate) queue_size: usize,
+    pub(crate) allow_request: Option<AllowRequestFn>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            path: "/engine.io/".into(),
+            ping_interval: Duration::from_secs(25),
+            ping_timeout: Duration::from_secs(20),
+            upgrade_timeout: Duration::from_secs(10),
+            max_payload: 1_000_000,
+            transports: Transports::default(),
+            queue_size: 4096,
+            allow_request: None,
+        }
+    }
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("path", &self.path)
+            .field("ping_interval", &self.ping_interval)
+            .field("ping_timeout", &self.ping_timeout)
+            .field("upgrade_timeout", &self.upgrade_timeout)
+            .field("max_payload", &self.max_payload)
+            .field("transports", &self.transports)
+            .field("queue_size", &self.queue_size)
+            .field("allow_request", &self.allow_request.is_some())
+            .finish()
+    }
+}
+
+impl EngineConfig {
+    /// A builder with the defaults of the reference server.
+    pub fn builder() -> EngineConfigBuilder {
+        EngineConfigBuilder(EngineConfig::default())
+    }
+
+    /// The path the engine serves, with a trailing slash (`/engine.io/`).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The interval between two pings.
+    pub fn ping_interval(&self) -> Duration {
+        self.ping_interval
+    }
+
+    /// How long a client has to answer a ping.
+    pub fn ping_timeout(&self) -> Duration {
+        self.ping_timeout
+    }
+
+    /// The largest payload accepted, in bytes.
+    pub fn max_payload(&self) -> usize {
+        self.max_payload
+    }
+}
+
+/// Builds an [`EngineConfig`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct EngineConfigBuilder(EngineConfig);
+
+impl EngineConfigBuilder {
+    /// The path to serve (default `/engine.io/`). A trailing slash is added when missing;
+    /// requests to the path with or without it are served.
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.starts_with('/') {
+            path.insert(0, '/');
+        }
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        self.0.path = path;
+        self
+    }
+
+    /// The interval between two server pings (default 25 s).
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.0.ping_interval = d;
+        self
+    }
+
+    /// How long a client has to answer a ping before its session closes (default 20 s).
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.0.ping_timeout = d;
+        self
+    }
+
+    /// How long an upgrade to WebSocket may take before it is abandoned (default 10 s).
+    pub fn upgrade_timeout(mut self, d: Duration) -> Self {
+        self.0.upgrade_timeout = d;
+        self
+    }
+
+    /// The largest polling body or WebSocket message accepted, in bytes (default 1,000,000).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.0.max_payload = bytes;
+        self
+    }
+
+    /// Which transports are accepted (default both).
+    pub fn transports(mut self, transports: Transports) -> Self {
+        self.0.transports = transports;
+        self
+    }
+
+    /// How many packets may wait in a session's outgoing queue (default 4096). A session whose
+    /// queue is full when a packet must be sent is closed: its client does not read.
+    pub fn queue_size(mut self, packets: usize) -> Self {
+        self.0.queue_size = packets.max(1);
+        self
+    }
+
+    /// A check run on every handshake request before a session opens; `Err(message)` refuses it
+    /// with HTTP 403 and the Engine.IO error code 4 (Forbidden).
+    pub fn allow_request<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(&Parts) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.0.allow_request = Some(Arc::new(move |parts| Box::pin(f(parts))));
+        self
+    }
+
+    /// The configuration.
+    pub fn build(self) -> EngineConfig {
+        self.0
+    }
+}

@@ -1,0 +1,276 @@
+//! The engine: the session map and the routing of each HTTP request.
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use base64::Engine as _;
+use bytes::{Bytes, BytesMut};
+use http::{Method, Request, Response, StatusCode, header, request::Parts};
+use http_body::Body as HttpBody;
+
+use super::{
+    EngineConfig, EngineHandler, Frame, TransportKind, error::ProtocolError, polling,
+    session::Session, websocket,
+};
+use crate::service::Body;
+
+/// The Engine.IO server: its configuration, its handler and its open sessions.
+///
+/// Held in an `Arc` by the layer and the services; [`EngineLayer::engine`](crate::engine::EngineLayer::engine)
+/// gives access to it.
+pub struct Engine {
+    config: EngineConfig,
+    handler: Arc<dyn EngineHandler>,
+    sessions: RwLock<HashMap<Arc<str>, Session>>,
+    closing: AtomicBool,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .field("sessions", &self.session_count())
+            .field("closing", &self.closing.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// The query parameters the engine reads.
+#[derive(Debug, Default)]
+struct Query<'a> {
+    eio: Option<&'a str>,
+    transport: Option<&'a str>,
+    sid: Option<&'a str>,
+}
+
+fn parse_query(q: &str) -> Query<'_> {
+    let mut out = Query::default();
+    for pair in q.split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "EIO" => out.eio = Some(v),
+            "transport" => out.transport = Some(v),
+            "sid" => out.sid = Some(v),
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Engine {
+    /// An engine serving `handler` with `config`.
+    pub fn new(handler: Arc<dyn EngineHandler>, config: EngineConfig) -> Arc<Engine> {
+        Arc::new(Engine {
+            config,
+            handler,
+            sessions: RwLock::new(HashMap::new()),
+            closing: AtomicBool::new(false),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub(crate) fn handler(&self) -> &dyn EngineHandler {
+        &*self.handler
+    }
+
+    /// How many sessions are open.
+    pub fn session_count(&self) -> usize {
+        self.read_sessions().len()
+    }
+
+    /// The session with this id, if it is open.
+    pub fn session(&self, id: &str) -> Option<Session> {
+        self.read_sessions().get(id).cloned()
+    }
+
+    /// Whether a request is for this engine (its path, with or without the trailing slash).
+    pub fn matches(&self, path: &str) -> bool {
+        let own = self.config.path.as_str();
+        path == own || Some(path) == own.strip_suffix('/')
+    }
+
+    /// Shuts down: new sessions are refused, and every open session is closed with
+    /// [`DisconnectReason::ServerShutdown`](super::DisconnectReason::ServerShutdown) after what
+    /// was queued for it is delivered.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        let sessions: Vec<Session> = self.read_sessions().values().cloned().collect();
+        for s in sessions {
+            s.close_with(super::DisconnectReason::ServerShutdown);
+        }
+    }
+
+    fn read_sessions(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Session>> {
+        self.sessions.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn remove(&self, id: &str) {
+        self.sessions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    /// Answers one request to the engine's path.
+    pub async fn handle<B>(self: Arc<Self>, req: Request<B>) -> Response<Body>
+    where
+        B: HttpBody + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let (parts, body) = req.into_parts();
+        let query = parse_query(parts.uri.query().unwrap_or(""));
+        if query.eio != Some("4") {
+            return ProtocolError::UnsupportedProtocolVersion.response(None);
+        }
+        let transport = match query.transport {
+            Some("polling") if self.config.transports.polling => TransportKind::Polling,
+            Some("websocket") if self.config.transports.websocket => TransportKind::WebSocket,
+            _ => return ProtocolError::UnknownTransport.response(None),
+        };
+        match (transport, query.sid) {
+            (_, None) => self.handshake(transport, parts).await,
+            (TransportKind::Polling, Some(sid)) => {
+                let Some(session) = self.session(sid) else {
+                    return ProtocolError::UnknownSid.response(None);
+                };
+                match parts.method {
+                    Method::GET => polling::get(session).await,
+                    Method::POST => polling::post(session, body).await,
+                    _ => ProtocolError::BadRequest.response(None),
+                }
+            }
+            (TransportKind::WebSocket, Some(sid)) => {
+                let Some(session) = self.session(sid) else {
+                    return ProtocolError::UnknownSid.response(None);
+                };
+                websocket::upgrade(session, parts)
+            }
+        }
+    }
+
+    async fn handshake(
+        self: Arc<Self>,
+        transport: TransportKind,
+        mut parts: Parts,
+    ) -> Response<Body> {
+        if parts.method != Method::GET {
+            return ProtocolError::BadHandshakeMethod.response(None);
+        }
+        if self.closing.load(Ordering::SeqCst) {
+            return ProtocolError::Forbidden.response(Some("Server is shutting down"));
+        }
+        let ws = if transport == TransportKind::WebSocket {
+            match websocket::accept(&mut parts, self.config.max_payload) {
+                Ok(ws) => Some(ws),
+                Err(message) => return ProtocolError::BadRequest.response(Some(message)),
+            }
+        } else {
+            None
+        };
+        if let Some(allow) = &self.config.allow_request {
+            if let Err(message) = allow(&parts).await {
+                tracing::debug!(%message, "handshake refused by allow_request");
+                return ProtocolError::Forbidden.response(Some(&message));
+            }
+        }
+        let id = new_sid();
+        let session = Session::new(id.clone(), self.clone(), transport, parts);
+        let open = self.open_packet(&id, transport);
+        self.sessions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, session.clone());
+        tokio::spawn(session.clone().heartbeat());
+        tracing::debug!(sid = %session.id(), transport = transport.as_str(), "session opened");
+        match ws {
+            Some(ws) => {
+                // The open packet goes first in the queue, ahead of anything `on_connect` sends.
+                let _ = session.send(Frame::Text(open.into()));
+                self.handler.on_connect(&session);
+                ws.run(session)
+            }
+            None => {
+                self.handler.on_connect(&session);
+                let mut res = Response::new(Body::full(Bytes::from(open)));
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    header::HeaderValue::from_static("text/plain; charset=UTF-8"),
+                );
+                res
+            }
+        }
+    }
+
+    fn open_packet(&self, sid: &str, transport: TransportKind) -> String {
+        let upgrades: &[&str] =
+            if transport == TransportKind::Polling && self.config.transports.websocket {
+                &["websocket"]
+            } else {
+                &[]
+            };
+        let body = serde_json::json!({
+            "sid": sid,
+            "upgrades": upgrades,
+            "pingInterval": self.config.ping_interval.as_millis() as u64,
+            "pingTimeout": self.config.ping_timeout.as_millis() as u64,
+            "maxPayload": self.config.max_payload,
+        });
+        format!("0{body}")
+    }
+}
+
+/// A new session id: 128 random bits, base64url without padding (22 characters).
+fn new_sid() -> Arc<str> {
+    let bits: [u8; 16] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(bits)
+        .into()
+}
+
+pub(crate) fn text_response(body: BytesMut) -> Response<Body> {
+    let mut res = Response::new(Body::full(body.freeze()));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    *res.status_mut() = StatusCode::OK;
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sids_are_long_random_and_url_safe() {
+        let a = new_sid();
+        let b = new_sid();
+        assert_eq!(a.len(), 22);
+        assert_ne!(a, b);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+    }
+
+    #[test]
+    fn parses_query() {
+        let q = parse_query("EIO=4&transport=polling&t=N8hyd6w&sid=abc");
+        assert_eq!(q.eio, Some("4"));
+        assert_eq!(q.transport, Some("polling"));
+        assert_eq!(q.sid, Some("abc"));
+        let q = parse_query("");
+        assert!(q.eio.is_none() && q.sid.is_none());
+    }
+}

@@ -1,0 +1,137 @@
+//! The HTTP long-polling transport.
+
+use bytes::BytesMut;
+use http::{Response, StatusCode};
+use http_body::Body as HttpBody;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+
+use super::{
+    DisconnectReason, Frame, TransportKind,
+    core::text_response,
+    error::{ProtocolError, status_response},
+    packet::{self, polling_len},
+    session::{Session, flushes},
+};
+use crate::service::Body;
+
+/// A GET: waits until packets are queued and answers them as one payload.
+pub(crate) async fn get(session: Session) -> Response<Body> {
+    if session.transport() != TransportKind::Polling {
+        return ProtocolError::BadRequest.response(None);
+    }
+    let Ok(mut outbox) = session.0.outbox.try_lock() else {
+        tracing::debug!(sid = %session.id(), "overlapping polling GET");
+        session.close_with(DisconnectReason::TransportError);
+        return ProtocolError::BadRequest.response(None);
+    };
+    let max = session.0.engine_config_max_payload();
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut closing = false;
+    match outbox.try_next() {
+        Some(f) => frames.push(f),
+        None => {
+            let release = session.0.release_poll.notified();
+            tokio::pin!(release);
+            release.as_mut().enable();
+            if session.is_upgrading() {
+                frames.push(Frame::NOOP);
+            } else {
+                tokio::select! {
+                    f = outbox.next() => frames.extend(f),
+                    () = &mut release => frames.push(Frame::NOOP),
+                    _ = session.closed() => closing = true,
+                }
+            }
+        }
+    }
+    let mut size = frames.iter().map(polling_len).sum::<usize>();
+    while let Some(f) = outbox.try_next() {
+        let len = polling_len(&f) + 1;
+        if size + len > max {
+            outbox.put_back(f);
+            break;
+        }
+        size += len;
+        frames.push(f);
+    }
+    if let Some(reason) = session.close_reason() {
+        // Nothing more will be sent: tell the client, once what was queued has gone out.
+        if flushes(reason) && (closing || outbox.try_next().is_none()) {
+            frames.push(Frame::CLOSE);
+            session.0.flushed.notify_one();
+        } else if frames.is_empty() {
+            frames.push(Frame::CLOSE);
+        }
+    }
+    drop(outbox);
+    let mut out = BytesMut::with_capacity(size + frames.len());
+    packet::encode_payload(&frames, &mut out);
+    text_response(out)
+}
+
+/// A POST: reads a payload of packets and hands them to the session.
+pub(crate) async fn post<B>(session: Session, body: B) -> Response<Body>
+where
+    B: HttpBody,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    if session.transport() != TransportKind::Polling || session.is_closed() {
+        return ProtocolError::BadRequest.response(None);
+    }
+    if session
+        .0
+        .posting
+        .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        tracing::debug!(sid = %session.id(), "overlapping polling POST");
+        session.close_with(DisconnectReason::TransportError);
+        return ProtocolError::BadRequest.response(None);
+    }
+    let res = read_and_dispatch(&session, body).await;
+    session
+        .0
+        .posting
+        .store(false, std::sync::atomic::Ordering::Release);
+    res
+}
+
+async fn read_and_dispatch<B>(session: &Session, body: B) -> Response<Body>
+where
+    B: HttpBody,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let max = session.0.engine_config_max_payload();
+    let bytes = match Limited::new(body, max).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(e) if e.is::<LengthLimitError>() => {
+            tracing::debug!(sid = %session.id(), max, "polling payload too large");
+            session.close_with(DisconnectReason::TransportError);
+            return status_response(StatusCode::PAYLOAD_TOO_LARGE);
+        }
+        Err(e) => {
+            tracing::debug!(sid = %session.id(), error = %e, "polling body failed");
+            session.close_with(DisconnectReason::TransportError);
+            return ProtocolError::BadRequest.response(None);
+        }
+    };
+    let packets = match packet::decode_payload(bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::debug!(sid = %session.id(), error = %e, "malformed polling payload");
+            session.close_with(DisconnectReason::PacketParsing);
+            return ProtocolError::BadRequest.response(None);
+        }
+    };
+    for p in packets {
+        if let Err(reason) = session.on_packet(p) {
+            session.close_with(reason);
+            break;
+        }
+    }
+    let mut res = Response::new(Body::full(bytes::Bytes::from_static(b"ok")));
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::header::HeaderValue::from_static("text/html"),
+    );
+    res
+}

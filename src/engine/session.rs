@@ -1,0 +1,368 @@
+//! One Engine.IO session: its outgoing queue, transport state, heartbeat and close.
+
+use std::{
+    fmt,
+    sync::{Arc, Mutex, MutexGuard, atomic::AtomicBool},
+};
+
+use bytes::Bytes;
+use http::request::Parts;
+use tokio::sync::{Notify, mpsc, watch};
+
+use super::{DisconnectReason, Frame, TransportKind, core::Engine, packet::Packet};
+
+/// Why a packet could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The session is closed.
+    #[error("the session is closed")]
+    Closed,
+    /// The outgoing queue is full; the session has been closed.
+    #[error("the session's outgoing queue is full")]
+    QueueFull,
+}
+
+/// The receiving end of a session's outgoing queue, owned by one transport at a time.
+pub(crate) struct Outbox {
+    rx: mpsc::Receiver<Frame>,
+    /// A frame taken out but not sent yet (it did not fit in a polling response).
+    carry: Option<Frame>,
+}
+
+impl Outbox {
+    /// The next frame if one is ready.
+    pub(crate) fn try_next(&mut self) -> Option<Frame> {
+        self.carry.take().or_else(|| self.rx.try_recv().ok())
+    }
+
+    /// Waits for the next frame.
+    pub(crate) async fn next(&mut self) -> Option<Frame> {
+        match self.carry.take() {
+            Some(f) => Some(f),
+            None => self.rx.recv().await,
+        }
+    }
+
+    /// Puts a frame back in front of the queue.
+    pub(crate) fn put_back(&mut self, frame: Frame) {
+        debug_assert!(self.carry.is_none());
+        self.carry = Some(frame);
+    }
+}
+
+#[derive(Debug)]
+struct TransportState {
+    kind: TransportKind,
+    upgrading: bool,
+}
+
+impl Inner {
+    pub(crate) fn engine_config_max_payload(&self) -> usize {
+        self.engine.config().max_payload
+    }
+}
+
+pub(crate) struct Inner {
+    id: Arc<str>,
+    engine: Arc<Engine>,
+    tx: mpsc::Sender<Frame>,
+    pub(crate) outbox: tokio::sync::Mutex<Outbox>,
+    transport: Mutex<TransportState>,
+    closed: watch::Sender<Option<DisconnectReason>>,
+    pong: Notify,
+    /// Wakes a pending polling GET so that an upgrade can go on.
+    pub(crate) release_poll: Notify,
+    /// Set while a polling POST is being read.
+    pub(crate) posting: AtomicBool,
+    /// Wakes the task that removes a closed polling session once its last poll answered.
+    pub(crate) flushed: Notify,
+    parts: Parts,
+}
+
+/// A handle on an Engine.IO session: send to its client, close it, read its handshake request.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Session(pub(crate) Arc<Inner>);
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id())
+            .field("transport", &self.transport())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(
+        id: Arc<str>,
+        engine: Arc<Engine>,
+        kind: TransportKind,
+        parts: Parts,
+    ) -> Session {
+        let (tx, rx) = mpsc::channel(engine.config().queue_size);
+        Session(Arc::new(Inner {
+            id,
+            engine,
+            tx,
+            outbox: tokio::sync::Mutex::new(Outbox { rx, carry: None }),
+            transport: Mutex::new(TransportState {
+                kind,
+                upgrading: false,
+            }),
+            closed: watch::Sender::new(None),
+            pong: Notify::new(),
+            release_poll: Notify::new(),
+            posting: AtomicBool::new(false),
+            flushed: Notify::new(),
+            parts,
+        }))
+    }
+
+    /// The session id (at least 128 random bits, URL-safe).
+    pub fn id(&self) -> &str {
+        &self.0.id
+    }
+
+    /// The transport in use now.
+    pub fn transport(&self) -> TransportKind {
+        self.state().kind
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.0.closed.borrow().is_some()
+    }
+
+    /// The handshake request (method, URI, headers, extensions set by layers in front).
+    pub fn request(&self) -> &Parts {
+        &self.0.parts
+    }
+
+    /// Sends a text message.
+    pub fn send_text(&self, msg: impl AsRef<str>) -> Result<(), SendError> {
+        self.send(Frame::text(msg))
+    }
+
+    /// Sends a binary message.
+    pub fn send_binary(&self, data: impl Into<Bytes>) -> Result<(), SendError> {
+        self.send(Frame::binary(data))
+    }
+
+    /// Queues an encoded frame. When the queue is full the client is not reading: the session is
+    /// closed with [`DisconnectReason::QueueFull`].
+    pub fn send(&self, frame: Frame) -> Result<(), SendError> {
+        self.check_open()?;
+        match self.0.tx.try_send(frame) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.queue_full();
+                Err(SendError::QueueFull)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
+        }
+    }
+
+    /// Queues several frames at once, all or none, so that they stay together in order (a
+    /// packet and its binary attachments). A full queue closes the session as [`Session::send`].
+    pub fn send_many<I>(&self, frames: I) -> Result<(), SendError>
+    where
+        I: IntoIterator<Item = Frame>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let frames = frames.into_iter();
+        self.check_open()?;
+        match self.0.tx.try_reserve_many(frames.len()) {
+            Ok(permits) => {
+                for (permit, frame) in permits.zip(frames) {
+                    permit.send(frame);
+                }
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(())) => {
+                self.queue_full();
+                Err(SendError::QueueFull)
+            }
+            Err(mpsc::error::TrySendError::Closed(())) => Err(SendError::Closed),
+        }
+    }
+
+    /// Queues frames if there is room for all of them now, and drops them otherwise (volatile
+    /// packets). Returns whether they were queued.
+    pub fn send_volatile<I>(&self, frames: I) -> bool
+    where
+        I: IntoIterator<Item = Frame>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let frames = frames.into_iter();
+        if self.is_closed() {
+            return false;
+        }
+        match self.0.tx.try_reserve_many(frames.len()) {
+            Ok(permits) => {
+                for (permit, frame) in permits.zip(frames) {
+                    permit.send(frame);
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn check_open(&self) -> Result<(), SendError> {
+        if self.is_closed() {
+            Err(SendError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn queue_full(&self) {
+        tracing::debug!(sid = %self.id(), "outgoing queue full, closing the session");
+        self.close_with(DisconnectReason::QueueFull);
+    }
+
+    /// Closes the session: what is already queued is still delivered, then the client is told to
+    /// close. The handler sees [`DisconnectReason::ClosedByServer`].
+    pub fn close(&self) {
+        self.close_with(DisconnectReason::ClosedByServer);
+    }
+
+    /// Ends the session once; later calls do nothing.
+    pub(crate) fn close_with(&self, reason: DisconnectReason) {
+        let first = self.0.closed.send_if_modified(|r| {
+            if r.is_none() {
+                *r = Some(reason);
+                true
+            } else {
+                false
+            }
+        });
+        if !first {
+            return;
+        }
+        tracing::debug!(sid = %self.id(), %reason, "session closed");
+        if flushes(reason) && self.transport() == TransportKind::Polling {
+            // The client learns of the close from its next poll; keep the id routable until then.
+            let session = self.clone();
+            let grace = self.0.engine.config().ping_interval + self.0.engine.config().ping_timeout;
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(grace, session.0.flushed.notified()).await;
+                session.0.engine.remove(session.id());
+            });
+        } else {
+            self.0.engine.remove(self.id());
+        }
+        self.0.engine.handler().on_disconnect(self, reason);
+    }
+
+    /// The reason the session closed, if it did.
+    pub fn close_reason(&self) -> Option<DisconnectReason> {
+        *self.0.closed.borrow()
+    }
+
+    /// Resolves when the session closes, with the reason.
+    pub(crate) async fn closed(&self) -> DisconnectReason {
+        let mut rx = self.0.closed.subscribe();
+        match rx.wait_for(Option::is_some).await {
+            Ok(r) => r.unwrap_or(DisconnectReason::TransportClose),
+            // The sender lives as long as `self`: this branch is unreachable in practice.
+            Err(_) => DisconnectReason::TransportClose,
+        }
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.0.engine
+    }
+
+    fn state(&self) -> MutexGuard<'_, TransportState> {
+        // The lock is never held across user code or a panic point.
+        self.0
+            .transport
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn is_upgrading(&self) -> bool {
+        self.state().upgrading
+    }
+
+    /// Marks the start of an upgrade; false if one is already running or done.
+    pub(crate) fn begin_upgrade(&self) -> bool {
+        let mut st = self.state();
+        if st.upgrading || st.kind != TransportKind::Polling {
+            return false;
+        }
+        st.upgrading = true;
+        true
+    }
+
+    pub(crate) fn end_upgrade(&self, success: bool) {
+        let mut st = self.state();
+        st.upgrading = false;
+        if success {
+            st.kind = TransportKind::WebSocket;
+        }
+    }
+
+    /// Handles one packet from the client. An `Err` closes the session with that reason.
+    pub(crate) fn on_packet(&self, packet: Packet) -> Result<(), DisconnectReason> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        let handler = self.0.engine.handler();
+        match packet {
+            Packet::Message(msg) => handler.on_message(self, msg),
+            Packet::Binary(data) => handler.on_binary(self, data),
+            Packet::Pong { probe: false } => self.0.pong.notify_one(),
+            Packet::Close => return Err(DisconnectReason::TransportClose),
+            Packet::Ping { probe: false } => {
+                // Engine.IO v4 clients do not ping, but answering costs nothing.
+                let _ = self.send(Frame::PONG);
+            }
+            Packet::Noop => {}
+            Packet::Ping { probe: true } | Packet::Pong { probe: true } | Packet::Upgrade => {
+                tracing::debug!(sid = %self.id(), ?packet, "upgrade packet outside an upgrade");
+                return Err(DisconnectReason::PacketParsing);
+            }
+        }
+        Ok(())
+    }
+
+    /// Pings every `ping_interval`, and closes the session when a pong does not come back
+    /// within `ping_timeout`.
+    pub(crate) async fn heartbeat(self) {
+        let (interval, timeout) = {
+            let c = self.0.engine.config();
+            (c.ping_interval, c.ping_timeout)
+        };
+        let beat = async {
+            loop {
+                tokio::time::sleep(interval).await;
+                if self.send(Frame::PING).is_err() {
+                    return;
+                }
+                if tokio::time::timeout(timeout, self.0.pong.notified())
+                    .await
+                    .is_err()
+                {
+                    self.close_with(DisconnectReason::PingTimeout);
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            () = beat => {}
+            _ = self.closed() => {}
+        }
+    }
+}
+
+/// Whether a close lets the client receive what was queued and a close packet.
+pub(crate) fn flushes(reason: DisconnectReason) -> bool {
+    matches!(
+        reason,
+        DisconnectReason::ClosedByServer | DisconnectReason::ServerShutdown
+    )
+}

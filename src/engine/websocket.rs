@@ -1,0 +1,281 @@
+//! The WebSocket transport: direct sessions and upgrades from polling.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use http::{HeaderMap, Response, StatusCode, header, request::Parts};
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use tokio_tungstenite::{
+    WebSocketStream,
+    tungstenite::{
+        Message,
+        error::{CapacityError, Error as WsError},
+        handshake::derive_accept_key,
+        protocol::{CloseFrame, Role, WebSocketConfig, frame::coding::CloseCode},
+    },
+};
+
+use super::{
+    DisconnectReason, Frame, Str, TransportKind,
+    error::ProtocolError,
+    packet::{self, Packet},
+    session::{Session, flushes},
+};
+use crate::service::Body;
+
+type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// A WebSocket handshake that passed the checks: answer it with [`Accepted::run`].
+pub(crate) struct Accepted {
+    on_upgrade: OnUpgrade,
+    accept_key: String,
+    max_payload: usize,
+}
+
+fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers.get_all(name).iter().any(|v| {
+        v.to_str()
+            .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            .unwrap_or(false)
+    })
+}
+
+/// Checks a WebSocket opening handshake and takes hyper's upgrade handle out of the request.
+pub(crate) fn accept(parts: &mut Parts, max_payload: usize) -> Result<Accepted, &'static str> {
+    let h = &parts.headers;
+    let ok = parts.method == http::Method::GET
+        && header_has(h, header::CONNECTION, "upgrade")
+        && header_has(h, header::UPGRADE, "websocket")
+        && h.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) == Some(b"13");
+    let key = h.get(header::SEC_WEBSOCKET_KEY).filter(|_| ok);
+    let Some(key) = key else {
+        return Err("Bad WebSocket handshake");
+    };
+    let accept_key = derive_accept_key(key.as_bytes());
+    let Some(on_upgrade) = parts.extensions.remove::<OnUpgrade>() else {
+        tracing::warn!("WebSocket request without hyper's upgrade handle: is the server hyper 1?");
+        return Err("Upgrade unavailable");
+    };
+    Ok(Accepted {
+        on_upgrade,
+        accept_key,
+        max_payload,
+    })
+}
+
+impl Accepted {
+    fn respond<T, Fut>(self, task: T) -> Response<Body>
+    where
+        T: FnOnce(Ws) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let Accepted {
+            on_upgrade,
+            accept_key,
+            max_payload,
+        } = self;
+        tokio::spawn(async move {
+            match on_upgrade.await {
+                Ok(upgraded) => {
+                    let ws = WebSocketStream::from_raw_socket(
+                        TokioIo::new(upgraded),
+                        Role::Server,
+                        Some(ws_config(max_payload)),
+                    )
+                    .await;
+                    task(ws).await;
+                }
+                Err(e) => tracing::debug!(error = %e, "WebSocket upgrade failed"),
+            }
+        });
+        let mut res = Response::new(Body::empty());
+        *res.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+        let h = res.headers_mut();
+        h.insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("upgrade"),
+        );
+        h.insert(
+            header::UPGRADE,
+            header::HeaderValue::from_static("websocket"),
+        );
+        if let Ok(v) = header::HeaderValue::from_str(&accept_key) {
+            h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+        }
+        res
+    }
+
+    /// Answers 101 and runs a new WebSocket session (its open packet is already queued).
+    pub(crate) fn run(self, session: Session) -> Response<Body> {
+        self.respond(move |ws| drive(session, ws))
+    }
+}
+
+/// The same payload limit as polling: a larger message fails the read, and `drive` closes the
+/// connection with code 1009.
+fn ws_config(max_payload: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(max_payload))
+        .max_frame_size(Some(max_payload))
+}
+
+/// A WebSocket opened for an existing polling session: the upgrade.
+pub(crate) fn upgrade(session: Session, mut parts: Parts) -> Response<Body> {
+    if session.transport() != TransportKind::Polling
+        || session.is_upgrading()
+        || session.is_closed()
+    {
+        return ProtocolError::BadRequest.response(None);
+    }
+    match accept(&mut parts, session.engine().config().max_payload) {
+        Ok(acc) => acc.respond(move |ws| run_upgrade(session, ws)),
+        Err(message) => ProtocolError::BadRequest.response(Some(message)),
+    }
+}
+
+async fn run_upgrade(session: Session, mut ws: Ws) {
+    // (`mut`: the probe exchange reads and writes before `drive` splits the stream.)
+    let timeout = session.engine().config().upgrade_timeout;
+    let deadline = tokio::time::Instant::now() + timeout;
+    if !session.begin_upgrade() {
+        let _ = ws.close(None).await;
+        return;
+    }
+    let probed = async {
+        // `2probe`, answered `3probe`; then `5` once the client has paused polling.
+        match next_text(&mut ws).await? {
+            Packet::Ping { probe: true } => {}
+            other => return Err(format!("expected 2probe, got {other:?}")),
+        }
+        ws.send(Message::text("3probe"))
+            .await
+            .map_err(|e| e.to_string())?;
+        // Release a pending GET so that the client can pause polling.
+        session.0.release_poll.notify_waiters();
+        loop {
+            match next_text(&mut ws).await? {
+                Packet::Upgrade => return Ok(()),
+                Packet::Noop | Packet::Ping { probe: true } => {}
+                other => return Err(format!("expected 5, got {other:?}")),
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        r = tokio::time::timeout_at(deadline, probed) => r.unwrap_or_else(|_| Err("upgrade timeout".into())),
+        _ = session.closed() => Err("session closed during upgrade".into()),
+    };
+    match outcome {
+        Ok(()) => {
+            session.end_upgrade(true);
+            tracing::debug!(sid = %session.id(), "upgraded to WebSocket");
+            drive(session, ws).await;
+        }
+        Err(why) => {
+            tracing::debug!(sid = %session.id(), %why, "upgrade abandoned");
+            session.end_upgrade(false);
+            let _ = ws.close(None).await;
+        }
+    }
+}
+
+/// The next Engine.IO packet of an upgrading WebSocket, which must be text.
+async fn next_text(ws: &mut Ws) -> Result<Packet, String> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => {
+                return packet::decode_text(Str::from(t)).map_err(|e| e.to_string());
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            Some(Ok(other)) => return Err(format!("unexpected frame {other:?}")),
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("closed".into()),
+        }
+    }
+}
+
+fn to_message(frame: Frame) -> Message {
+    match frame {
+        Frame::Text(t) => Message::Text(t),
+        Frame::Binary(b) => Message::Binary(b),
+    }
+}
+
+/// Runs a session over its WebSocket until either side closes it.
+async fn drive(session: Session, ws: Ws) {
+    let max = session.engine().config().max_payload;
+    let (mut sink, mut stream) = ws.split();
+    let reader = async {
+        loop {
+            let packet = match stream.next().await {
+                Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big()),
+                Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big()),
+                Some(Ok(Message::Text(t))) => packet::decode_text(Str::from(t)).map_err(|e| {
+                    tracing::debug!(sid = %session.id(), error = %e, "malformed packet");
+                    (DisconnectReason::PacketParsing, CloseCode::Protocol)
+                }),
+                Some(Ok(Message::Binary(b))) => Ok(Packet::Binary(b)),
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
+                Some(Ok(Message::Close(_))) | None => {
+                    Err((DisconnectReason::TransportClose, CloseCode::Normal))
+                }
+                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
+                    Err(too_big())
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(sid = %session.id(), error = %e, "WebSocket error");
+                    Err((DisconnectReason::TransportError, CloseCode::Protocol))
+                }
+            };
+            let result =
+                packet.and_then(|p| session.on_packet(p).map_err(|r| (r, CloseCode::Normal)));
+            if let Err(e) = result {
+                return e;
+            }
+        }
+    };
+    let writer = async {
+        let mut outbox = session.0.outbox.lock().await;
+        while let Some(frame) = outbox.next().await {
+            sink.feed(to_message(frame)).await?;
+            while let Some(frame) = outbox.try_next() {
+                sink.feed(to_message(frame)).await?;
+            }
+            sink.flush().await?;
+        }
+        Ok::<_, WsError>(())
+    };
+    let (reason, code) = tokio::select! {
+        (reason, code) = reader => (reason, code),
+        r = writer => {
+            if let Err(e) = r { tracing::debug!(sid = %session.id(), error = %e, "WebSocket write failed"); }
+            (DisconnectReason::TransportError, CloseCode::Abnormal)
+        }
+        reason = session.closed() => (reason, CloseCode::Normal),
+    };
+    session.close_with(reason);
+    let reason = session.close_reason().unwrap_or(reason);
+    // Say goodbye properly when the server closes; give up quickly on a peer that is gone.
+    let farewell = async {
+        if flushes(reason) {
+            let mut outbox = session.0.outbox.lock().await;
+            while let Some(frame) = outbox.try_next() {
+                sink.feed(to_message(frame)).await?;
+            }
+            sink.feed(to_message(Frame::CLOSE)).await?;
+        }
+        if code != CloseCode::Abnormal {
+            sink.send(Message::Close(Some(CloseFrame {
+                code,
+                reason: "".into(),
+            })))
+            .await?;
+        }
+        Ok::<_, WsError>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(2), farewell).await;
+}
+
+fn too_big() -> (DisconnectReason, CloseCode) {
+    (DisconnectReason::TransportError, CloseCode::Size)
+}
