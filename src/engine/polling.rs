@@ -26,7 +26,6 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
     };
     let max = session.0.engine_config_max_payload();
     let mut frames: Vec<Frame> = Vec::new();
-    let mut closing = false;
     match outbox.try_next() {
         Some(f) => frames.push(f),
         None => {
@@ -39,7 +38,7 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
                 tokio::select! {
                     f = outbox.next() => frames.extend(f),
                     () = &mut release => frames.push(Frame::NOOP),
-                    _ = session.closed() => closing = true,
+                    _ = session.closed() => {}
                 }
             }
         }
@@ -55,8 +54,17 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
         frames.push(f);
     }
     if let Some(reason) = session.close_reason() {
-        // Nothing more will be sent: tell the client, once what was queued has gone out.
-        if flushes(reason) && (closing || outbox.try_next().is_none()) {
+        // Nothing more will be sent: tell the client, once what was queued has gone out. Peek
+        // (take and put back) so that a frame left for the next poll is neither lost nor
+        // followed by the close packet.
+        let drained = match outbox.try_next() {
+            Some(f) => {
+                outbox.put_back(f);
+                false
+            }
+            None => true,
+        };
+        if flushes(reason) && drained {
             frames.push(Frame::CLOSE);
             session.0.flushed.notify_one();
         } else if frames.is_empty() {
@@ -87,12 +95,22 @@ where
         session.close_with(DisconnectReason::TransportError);
         return ProtocolError::BadRequest.response(None);
     }
-    let res = read_and_dispatch(&session, body).await;
-    session
-        .0
-        .posting
-        .store(false, std::sync::atomic::Ordering::Release);
-    res
+    // Cleared on drop too: a POST abandoned mid-body (a timeout layer in front, a vanished
+    // client) must not make the session's next POST look concurrent.
+    let _posting = PostingGuard(&session);
+    read_and_dispatch(&session, body).await
+}
+
+/// Clears a session's `posting` flag when the POST that set it ends, however it ends.
+struct PostingGuard<'a>(&'a Session);
+
+impl Drop for PostingGuard<'_> {
+    fn drop(&mut self) {
+        self.0
+            .0
+            .posting
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 async fn read_and_dispatch<B>(session: &Session, body: B) -> Response<Body>

@@ -77,6 +77,8 @@ pub(crate) struct Inner {
     /// Wakes the task that removes a closed polling session once its last poll answered.
     pub(crate) flushed: Notify,
     parts: Parts,
+    /// The layer above the engine keeps its per-session state here (the Socket.IO client).
+    pub(crate) upper: std::sync::RwLock<Option<Arc<dyn std::any::Any + Send + Sync>>>,
 }
 
 /// A handle on an Engine.IO session: send to its client, close it, read its handshake request.
@@ -117,6 +119,7 @@ impl Session {
             posting: AtomicBool::new(false),
             flushed: Notify::new(),
             parts,
+            upper: std::sync::RwLock::new(None),
         }))
     }
 
@@ -255,6 +258,12 @@ impl Session {
             self.0.engine.remove(self.id());
         }
         self.0.engine.handler().on_disconnect(self, reason);
+        // The upper layer's state usually holds this session: break the cycle.
+        self.0
+            .upper
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
     }
 
     /// The reason the session closed, if it did.

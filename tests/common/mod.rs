@@ -13,8 +13,7 @@ use hyper::server::conn::http1;
 use hyper_util::{rt::TokioIo, service::TowerToHyperService};
 use tokio::sync::mpsc;
 use tower_socketio::engine::{
-    DisconnectReason, EngineConfig, EngineConfigBuilder, EngineHandler, EngineService, Session,
-    Str,
+    DisconnectReason, EngineConfig, EngineConfigBuilder, EngineHandler, EngineService, Session, Str,
 };
 
 /// Serves a tower service on 127.0.0.1:0 (HTTP/1.1 with upgrades) until the test's runtime ends.
@@ -34,7 +33,9 @@ where
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let service = TowerToHyperService::new(service.clone());
             tokio::spawn(async move {
                 let _ = http1::Builder::new()
@@ -101,7 +102,9 @@ impl EchoServer {
 }
 
 /// Serves Engine.IO echo at `/engine.io/` on 127.0.0.1:0 with the given configuration.
-pub async fn spawn_echo_with(config: impl FnOnce(EngineConfigBuilder) -> EngineConfigBuilder) -> EchoServer {
+pub async fn spawn_echo_with(
+    config: impl FnOnce(EngineConfigBuilder) -> EngineConfigBuilder,
+) -> EchoServer {
     let (tx, events) = mpsc::unbounded_channel();
     let handler = Arc::new(Echo {
         events: tx,
