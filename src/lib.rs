@@ -2,6 +2,23 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+mod ack;
 pub mod engine;
+pub mod extract;
+pub mod handler;
+mod io;
 pub mod service;
 pub(crate) mod socket;
+
+pub use ack::{AckError, IntoAck};
+pub use io::{
+    DisconnectReason, DynNamespace, NsPattern, SocketIo, SocketIoBuilder, SocketIoLayer,
+    SocketIoService,
+};
+pub use socket::namespace::Namespace;
+pub use socket::socket::{EmitError, Extensions, Handshake, RESERVED_EVENTS, Socket, SocketRef};
+
+/// Dynamic values with binary: what events carry.
+pub mod value {
+    pub use crate::socket::value::{Value, ValueError, from_value, to_value};
+}

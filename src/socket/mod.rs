@@ -1,5 +1,8 @@
-//! The Socket.IO v5 layer.
-#![allow(dead_code)] // the runtime that uses the codec lands next
+//! The Socket.IO v5 layer: packets, clients, namespaces and sockets.
 
+pub(crate) mod client;
+pub(crate) mod namespace;
 pub(crate) mod packet;
+#[allow(clippy::module_inception)]
+pub(crate) mod socket;
 pub(crate) mod value;

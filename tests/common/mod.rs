@@ -167,3 +167,4 @@ pub async fn run_client(program: &str, args: &[&str], timeout: Duration) -> Outp
     }
     out
 }
+pub mod sio;

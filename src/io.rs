@@ -1,0 +1,519 @@
+//! [`SocketIo`]: the handle users hold, its builder and its configuration.
+
+use std::{
+    any::{Any, TypeId},
+    collections::HashMap,
+    fmt,
+    sync::{Arc, OnceLock, RwLock, Weak},
+    time::Duration,
+};
+
+use crate::{
+    SocketRef,
+    engine::{Engine, EngineConfig, EngineConfigBuilder, Transports},
+    extract::{ExtractError, FromSocket, StateCheck},
+    handler::{ConnectBox, ConnectHandler},
+    service::{EngineLayer, EngineService, NotFound},
+    socket::{
+        client::IoHandler,
+        namespace::{Namespace, NsInner},
+        packet::DecodeLimits,
+    },
+};
+
+/// Why a socket disconnected, as the Socket.IO family names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The client closed the connection (or it was lost cleanly).
+    TransportClose,
+    /// The connection failed, or the client broke the transport's rules.
+    TransportError,
+    /// The client stopped answering pings.
+    PingTimeout,
+    /// The client sent a malformed packet.
+    ParseError,
+    /// The server closed the whole connection.
+    ForcedClose,
+    /// The server disconnected the socket from its namespace ([`SocketRef::disconnect`]).
+    ServerNamespaceDisconnect,
+    /// The client disconnected from the namespace.
+    ClientNamespaceDisconnect,
+    /// The server is shutting down ([`SocketIo::close`]).
+    ServerShuttingDown,
+}
+
+impl DisconnectReason {
+    /// The reason's name, as the reference server spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TransportClose => "transport close",
+            Self::TransportError => "transport error",
+            Self::PingTimeout => "ping timeout",
+            Self::ParseError => "parse error",
+            Self::ForcedClose => "forced close",
+            Self::ServerNamespaceDisconnect => "server namespace disconnect",
+            Self::ClientNamespaceDisconnect => "client namespace disconnect",
+            Self::ServerShuttingDown => "server shutting down",
+        }
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<crate::engine::DisconnectReason> for DisconnectReason {
+    fn from(r: crate::engine::DisconnectReason) -> Self {
+        use crate::engine::DisconnectReason as E;
+        match r {
+            E::TransportClose => Self::TransportClose,
+            E::PingTimeout => Self::PingTimeout,
+            E::PacketParsing => Self::ParseError,
+            E::ClosedByServer => Self::ForcedClose,
+            E::ServerShutdown => Self::ServerShuttingDown,
+            _ => Self::TransportError,
+        }
+    }
+}
+
+/// Socket.IO settings beyond the engine's.
+#[derive(Debug, Clone)]
+pub(crate) struct IoConfig {
+    pub(crate) ack_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) max_attachments: usize,
+}
+
+impl IoConfig {
+    pub(crate) fn decode_limits(&self) -> DecodeLimits {
+        DecodeLimits {
+            max_attachments: self.max_attachments,
+        }
+    }
+}
+
+/// How a dynamic namespace matches paths.
+type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+struct DynNs {
+    matcher: Matcher,
+    connect: crate::handler::BoxedConnect,
+    remove_when_empty: bool,
+    middlewares: Vec<crate::handler::BoxedMiddleware>,
+}
+
+pub(crate) struct IoInner {
+    pub(crate) config: IoConfig,
+    pub(crate) states: StateCheck,
+    nsps: RwLock<HashMap<String, Arc<NsInner>>>,
+    dyn_nsps: RwLock<Vec<DynNs>>,
+    engine: OnceLock<Weak<Engine>>,
+}
+
+impl IoInner {
+    /// The namespace for a CONNECT: a static one, or a new child of a matching dynamic one.
+    pub(crate) fn namespace_for(self: &Arc<Self>, path: &str) -> Option<Arc<NsInner>> {
+        if let Some(ns) = self
+            .nsps
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(path)
+        {
+            return Some(ns.clone());
+        }
+        let dyns = self.dyn_nsps.read().unwrap_or_else(|p| p.into_inner());
+        let d = dyns.iter().find(|d| (d.matcher)(path))?;
+        let ns = Arc::new(NsInner {
+            path: path.to_owned(),
+            connect: d.connect.clone(),
+            middlewares: RwLock::new(d.middlewares.clone()),
+            sockets: RwLock::default(),
+            remove_when_empty: d.remove_when_empty,
+            io: Arc::downgrade(self),
+        });
+        let mut nsps = self.nsps.write().unwrap_or_else(|p| p.into_inner());
+        Some(nsps.entry(path.to_owned()).or_insert(ns).clone())
+    }
+
+    pub(crate) fn remove_child_ns(&self, path: &str) {
+        let mut nsps = self.nsps.write().unwrap_or_else(|p| p.into_inner());
+        if nsps.get(path).is_some_and(|ns| {
+            ns.remove_when_empty && ns.sockets.read().map(|s| s.is_empty()).unwrap_or(false)
+        }) {
+            nsps.remove(path);
+        }
+    }
+}
+
+/// The Socket.IO server handle: register namespaces, reach sockets, shut down. Cheap to clone;
+/// also an extractor.
+#[derive(Clone)]
+pub struct SocketIo(pub(crate) Arc<IoInner>);
+
+impl fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("config", &self.0.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FromSocket for SocketIo {
+    fn from_socket(socket: &SocketRef) -> Result<Self, ExtractError> {
+        Ok(SocketIo(socket.client.io.clone()))
+    }
+}
+
+impl SocketIo {
+    /// A builder with the reference server's defaults, serving `/socket.io/`.
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder {
+            engine: EngineConfig::builder().path("/socket.io/"),
+            config: IoConfig {
+                ack_timeout: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(45),
+                max_attachments: 10,
+            },
+            states: HashMap::new(),
+        }
+    }
+
+    /// A layer and its handle with the default configuration.
+    pub fn new_layer() -> (SocketIoLayer, SocketIo) {
+        Self::builder().build_layer()
+    }
+
+    /// Registers the namespace `path` with the handler run on each connection, and returns it
+    /// (to add middleware with [`Namespace::with`]).
+    ///
+    /// # Panics
+    /// When the handler extracts a state that was not given at build time.
+    pub fn ns<H, M>(&self, path: impl Into<String>, handler: H) -> Namespace
+    where
+        H: ConnectHandler<M>,
+        M: 'static,
+    {
+        let path = normalize(path.into());
+        if let Err(e) = handler.check(&self.0.states) {
+            panic!("connect handler of namespace {path:?}: {e}");
+        }
+        let ns = Arc::new(NsInner {
+            path: path.clone(),
+            connect: Arc::new(ConnectBox(Arc::new(handler), Default::default())),
+            middlewares: RwLock::default(),
+            sockets: RwLock::default(),
+            remove_when_empty: false,
+            io: Arc::downgrade(&self.0),
+        });
+        self.0
+            .nsps
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path, ns.clone());
+        Namespace(ns)
+    }
+
+    /// Registers dynamic namespaces: every path `matcher` accepts gets its own child namespace,
+    /// created on the first connection, with this handler and `middlewares`. When
+    /// `remove_when_empty` is set, a child is removed when its last socket leaves.
+    ///
+    /// `matcher` is a [`NsPattern`]: a pattern such as `"/rooms/{id}"`, or a predicate.
+    pub fn dyn_ns<H, M>(&self, matcher: impl Into<NsPattern>, handler: H) -> DynNamespace
+    where
+        H: ConnectHandler<M>,
+        M: 'static,
+    {
+        if let Err(e) = handler.check(&self.0.states) {
+            panic!("connect handler of dynamic namespace: {e}");
+        }
+        let mut dyns = self.0.dyn_nsps.write().unwrap_or_else(|p| p.into_inner());
+        dyns.push(DynNs {
+            matcher: matcher.into().0,
+            connect: Arc::new(ConnectBox(Arc::new(handler), Default::default())),
+            remove_when_empty: false,
+            middlewares: Vec::new(),
+        });
+        DynNamespace {
+            io: self.0.clone(),
+            index: dyns.len() - 1,
+        }
+    }
+
+    /// The namespace at `path`, if registered (or created from a dynamic one).
+    pub fn of(&self, path: &str) -> Option<Namespace> {
+        let path = normalize(path.to_owned());
+        self.0
+            .nsps
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&path)
+            .cloned()
+            .map(Namespace)
+    }
+
+    /// The engine under the server.
+    pub fn engine(&self) -> Option<Arc<Engine>> {
+        self.0.engine.get().and_then(Weak::upgrade)
+    }
+
+    /// Shuts down gracefully: new connections are refused, and every socket disconnects with
+    /// [`DisconnectReason::ServerShuttingDown`] after what was queued for it is delivered.
+    pub fn close(&self) {
+        if let Some(engine) = self.engine() {
+            engine.close();
+        }
+    }
+}
+
+/// A dynamic namespace registration (see [`SocketIo::dyn_ns`]).
+pub struct DynNamespace {
+    io: Arc<IoInner>,
+    index: usize,
+}
+
+impl fmt::Debug for DynNamespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynNamespace")
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+impl DynNamespace {
+    fn edit(&self, f: impl FnOnce(&mut DynNs)) {
+        let mut dyns = self.io.dyn_nsps.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = dyns.get_mut(self.index) {
+            f(d);
+        }
+    }
+
+    /// Adds a middleware to every child namespace created from now on.
+    pub fn with<H, M>(self, middleware: H) -> Self
+    where
+        H: crate::handler::ConnectMiddleware<M>,
+        M: 'static,
+    {
+        if let Err(e) = middleware.check(&self.io.states) {
+            panic!("middleware of a dynamic namespace: {e}");
+        }
+        let mw: crate::handler::BoxedMiddleware = Arc::new(crate::handler::MiddlewareBox(
+            middleware,
+            Default::default(),
+        ));
+        self.edit(|d| d.middlewares.push(mw));
+        self
+    }
+
+    /// Removes each child namespace when its last socket leaves.
+    pub fn remove_when_empty(self, yes: bool) -> Self {
+        self.edit(|d| d.remove_when_empty = yes);
+        self
+    }
+}
+
+/// Which paths a dynamic namespace serves: from a pattern string (`"/rooms/{id}"`: each `{…}`
+/// matches one non-empty segment) or a predicate `Fn(&str) -> bool`.
+pub struct NsPattern(Matcher);
+
+impl fmt::Debug for NsPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NsPattern")
+    }
+}
+
+impl From<&str> for NsPattern {
+    fn from(pattern: &str) -> Self {
+        let pieces = parse_pattern(&normalize(pattern.to_owned()));
+        NsPattern(Arc::new(move |path: &str| matches_pattern(&pieces, path)))
+    }
+}
+
+/// A pattern as literal pieces and placeholders (`None`).
+fn parse_pattern(pattern: &str) -> Vec<Option<String>> {
+    let mut pieces = Vec::new();
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        if open > 0 {
+            pieces.push(Some(rest[..open].to_owned()));
+        }
+        pieces.push(None);
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        pieces.push(Some(rest.to_owned()));
+    }
+    pieces
+}
+
+/// Whether `path` matches: literals exactly, each placeholder one or more characters but `/`.
+fn matches_pattern(pieces: &[Option<String>], path: &str) -> bool {
+    match pieces.split_first() {
+        None => path.is_empty(),
+        Some((Some(lit), rest)) => path
+            .strip_prefix(lit.as_str())
+            .is_some_and(|p| matches_pattern(rest, p)),
+        Some((None, rest)) => {
+            let limit = path.find('/').unwrap_or(path.len());
+            (1..=limit)
+                .filter(|&i| path.is_char_boundary(i))
+                .any(|i| matches_pattern(rest, &path[i..]))
+        }
+    }
+}
+
+impl<F> From<F> for NsPattern
+where
+    F: Fn(&str) -> bool + Send + Sync + 'static,
+{
+    fn from(f: F) -> Self {
+        NsPattern(Arc::new(f))
+    }
+}
+
+fn normalize(mut path: String) -> String {
+    if !path.starts_with('/') {
+        path.insert(0, '/');
+    }
+    path
+}
+
+/// Builds a [`SocketIo`] and its layer.
+#[must_use]
+pub struct SocketIoBuilder {
+    engine: EngineConfigBuilder,
+    config: IoConfig,
+    states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl fmt::Debug for SocketIoBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketIoBuilder")
+            .field("engine", &self.engine)
+            .field("config", &self.config)
+            .field("states", &self.states.len())
+            .finish()
+    }
+}
+
+impl SocketIoBuilder {
+    /// The path served (default `/socket.io/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.engine = self.engine.path(path);
+        self
+    }
+    /// The interval between server pings (default 25 s).
+    pub fn ping_interval(mut self, d: Duration) -> Self {
+        self.engine = self.engine.ping_interval(d);
+        self
+    }
+    /// How long a client has to answer a ping (default 20 s).
+    pub fn ping_timeout(mut self, d: Duration) -> Self {
+        self.engine = self.engine.ping_timeout(d);
+        self
+    }
+    /// How long an upgrade to WebSocket may take (default 10 s).
+    pub fn upgrade_timeout(mut self, d: Duration) -> Self {
+        self.engine = self.engine.upgrade_timeout(d);
+        self
+    }
+    /// The largest payload accepted, in bytes (default 1,000,000).
+    pub fn max_payload(mut self, bytes: usize) -> Self {
+        self.engine = self.engine.max_payload(bytes);
+        self
+    }
+    /// Which transports are accepted (default both).
+    pub fn transports(mut self, t: Transports) -> Self {
+        self.engine = self.engine.transports(t);
+        self
+    }
+    /// How many Engine.IO packets may wait for one client (default 4096); a client that lets
+    /// its queue fill is disconnected.
+    pub fn queue_size(mut self, packets: usize) -> Self {
+        self.engine = self.engine.queue_size(packets);
+        self
+    }
+    /// A check on every handshake request; see [`EngineConfigBuilder::allow_request`].
+    pub fn allow_request<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.engine = self.engine.allow_request(f);
+        self
+    }
+    /// How long [`SocketRef::emit_with_ack`] waits for an answer (default 5 s).
+    pub fn ack_timeout(mut self, d: Duration) -> Self {
+        self.config.ack_timeout = d;
+        self
+    }
+    /// How long a client may stay connected without joining a namespace (default 45 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.config.connect_timeout = d;
+        self
+    }
+    /// The most binary attachments one packet may carry (default 10); more is a parse error.
+    pub fn max_attachments(mut self, n: usize) -> Self {
+        self.config.max_attachments = n;
+        self
+    }
+    /// App state shared with every handler, extracted by type with
+    /// [`State<T>`](crate::extract::State). One value per type.
+    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.states.insert(TypeId::of::<T>(), Arc::new(state));
+        self
+    }
+
+    fn build(self) -> (Arc<Engine>, SocketIo) {
+        let inner = Arc::new(IoInner {
+            config: self.config,
+            states: StateCheck(Arc::new(self.states)),
+            nsps: RwLock::default(),
+            dyn_nsps: RwLock::default(),
+            engine: OnceLock::new(),
+        });
+        let engine = Engine::new(Arc::new(IoHandler(inner.clone())), self.engine.build());
+        let _ = inner.engine.set(Arc::downgrade(&engine));
+        (engine, SocketIo(inner))
+    }
+
+    /// The tower layer and the handle.
+    pub fn build_layer(self) -> (SocketIoLayer, SocketIo) {
+        let (engine, io) = self.build();
+        (EngineLayer::from_engine(engine), io)
+    }
+
+    /// A stand-alone service (404 outside the Socket.IO path) and the handle.
+    pub fn build_svc(self) -> (SocketIoService<NotFound>, SocketIo) {
+        let (engine, io) = self.build();
+        (EngineService::new(engine, NotFound), io)
+    }
+}
+
+/// The Socket.IO tower layer: serves the Socket.IO path, passes other requests on.
+pub type SocketIoLayer = EngineLayer;
+/// The Socket.IO tower service around an inner service `S`.
+pub type SocketIoService<S> = EngineService<S>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_patterns() {
+        let m = |p: &str, path: &str| (NsPattern::from(p).0)(path);
+        assert!(m("/rooms/{id}", "/rooms/42"));
+        assert!(!m("/rooms/{id}", "/rooms/"));
+        assert!(!m("/rooms/{id}", "/rooms/4/2"));
+        assert!(m("/dyn-{id}", "/dyn-7"));
+        assert!(!m("/dyn-{id}", "/dyn-"));
+        assert!(m("/{a}/x/{b}", "/é/x/y"));
+        assert!(!m("/{a}/x/{b}", "/a/y/b"));
+        assert!(m("admin", "/admin"));
+    }
+}

@@ -1,0 +1,495 @@
+//! A socket: one client's connection to one namespace.
+
+use std::{
+    any::{Any, TypeId},
+    collections::HashMap,
+    fmt,
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime},
+};
+
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::sync::oneshot;
+
+use super::{
+    client::Client,
+    namespace::NsInner,
+    packet::{Packet, PacketData},
+};
+use crate::{
+    DisconnectReason,
+    ack::{AckError, to_args},
+    engine::{Frame, SendError, Session},
+    extract::{DisconnectParts, MessageParts},
+    handler::{
+        BoxedDisconnect, BoxedMessage, DisconnectBox, DisconnectHandler, MessageBox,
+        MessageHandler, run_inline,
+    },
+    io::IoInner,
+    value::{Value, ValueError, from_value},
+};
+
+/// Event names a socket may neither emit nor listen to: the protocol uses them.
+pub const RESERVED_EVENTS: &[&str] = &[
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// Why an emit failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    /// The event name is reserved by the protocol.
+    #[error("the event name {0:?} is reserved")]
+    Reserved(String),
+    /// The data could not be serialized.
+    #[error("the data could not be serialized: {0}")]
+    Serialize(#[from] ValueError),
+    /// The socket is disconnected, or its client does not read fast enough.
+    #[error(transparent)]
+    Send(#[from] SendError),
+}
+
+/// What the client sent when it connected: request headers and URL, auth object, address, time.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    /// The auth object the client sent with CONNECT (`{}` when none).
+    pub auth: serde_json::Value,
+    /// When the socket connected.
+    pub issued: SystemTime,
+}
+
+type AnyListener = Arc<dyn Fn(&SocketRef, &str, &[Value]) + Send + Sync>;
+
+/// A client's connection to a namespace. Handlers receive it as [`SocketRef`].
+pub struct Socket {
+    id: Arc<str>,
+    pub(crate) ns: Arc<NsInner>,
+    pub(crate) client: Arc<Client>,
+    handshake: Handshake,
+    handlers: RwLock<HashMap<String, BoxedMessage>>,
+    fallback: RwLock<Option<BoxedMessage>>,
+    any_in: RwLock<Vec<AnyListener>>,
+    any_out: RwLock<Vec<AnyListener>>,
+    on_disconnecting: Mutex<Vec<BoxedDisconnect>>,
+    on_disconnect: Mutex<Vec<BoxedDisconnect>>,
+    extensions: Extensions,
+    ack_seq: AtomicU64,
+    acks: Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>,
+    connected: AtomicBool,
+}
+
+/// A shared handle on a [`Socket`], cheap to clone; the extractor for the socket.
+#[derive(Clone)]
+pub struct SocketRef(pub(crate) Arc<Socket>);
+
+impl std::ops::Deref for SocketRef {
+    type Target = Socket;
+    fn deref(&self) -> &Socket {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SocketRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for SocketRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("ns", &self.ns.path)
+            .field("connected", &self.connected())
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|p| p.into_inner())
+}
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn new_socket_id() -> Arc<str> {
+    use base64::Engine as _;
+    let bits: [u8; 16] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(bits)
+        .into()
+}
+
+impl Socket {
+    pub(crate) fn new_ref(
+        client: Arc<Client>,
+        ns: Arc<NsInner>,
+        auth: Option<&Value>,
+    ) -> SocketRef {
+        SocketRef(Arc::new(Socket {
+            id: new_socket_id(),
+            ns,
+            client,
+            handshake: Handshake {
+                auth: auth
+                    .map(|a| a.clone().into_json())
+                    .unwrap_or_else(|| serde_json::json!({})),
+                issued: SystemTime::now(),
+            },
+            handlers: RwLock::default(),
+            fallback: RwLock::default(),
+            any_in: RwLock::default(),
+            any_out: RwLock::default(),
+            on_disconnecting: Mutex::default(),
+            on_disconnect: Mutex::default(),
+            extensions: Extensions::default(),
+            ack_seq: AtomicU64::new(0),
+            acks: Mutex::default(),
+            connected: AtomicBool::new(false),
+        }))
+    }
+
+    /// The socket's id, distinct from the Engine.IO session id and from other namespaces'.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The namespace's path.
+    pub fn ns(&self) -> &str {
+        &self.ns.path
+    }
+
+    /// Whether the socket is connected.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Acquire)
+    }
+
+    /// The handshake data.
+    pub fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    /// The HTTP request that opened the underlying connection (headers, URI with query,
+    /// extensions set by layers in front).
+    pub fn req_parts(&self) -> &http::request::Parts {
+        self.client.session.request()
+    }
+
+    /// The Engine.IO session under this socket, shared by its other namespaces.
+    pub fn engine_session(&self) -> &Session {
+        &self.client.session
+    }
+
+    /// Typed per-socket storage.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    pub(crate) fn io_inner(&self) -> &IoInner {
+        &self.client.io
+    }
+
+    /// Registers the handler of `event`, replacing any previous one.
+    ///
+    /// # Panics
+    /// When `event` is reserved, or the handler extracts a [`State`](crate::extract::State) that
+    /// was not given at build time: both are programming errors.
+    pub fn on<H, M>(&self, event: impl Into<String>, handler: H)
+    where
+        H: MessageHandler<M>,
+        M: 'static,
+    {
+        let event = event.into();
+        assert!(
+            !RESERVED_EVENTS.contains(&event.as_str()),
+            "the event name {event:?} is reserved"
+        );
+        if let Err(e) = handler.check(&self.io_inner().states) {
+            panic!("handler of {event:?}: {e}");
+        }
+        write(&self.handlers).insert(event, Arc::new(MessageBox(handler, Default::default())));
+    }
+
+    /// Registers a handler for events that have no handler of their own (`Event` extracts the
+    /// name).
+    pub fn on_fallback<H, M>(&self, handler: H)
+    where
+        H: MessageHandler<M>,
+        M: 'static,
+    {
+        if let Err(e) = handler.check(&self.io_inner().states) {
+            panic!("fallback handler: {e}");
+        }
+        *write(&self.fallback) = Some(Arc::new(MessageBox(handler, Default::default())));
+    }
+
+    /// Calls `listener` for every event received, before its handler (`onAny`).
+    pub fn on_any<F>(&self, listener: F)
+    where
+        F: Fn(&SocketRef, &str, &[Value]) + Send + Sync + 'static,
+    {
+        write(&self.any_in).push(Arc::new(listener));
+    }
+
+    /// Calls `listener` for every event emitted to this socket (`onAnyOutgoing`).
+    pub fn on_any_outgoing<F>(&self, listener: F)
+    where
+        F: Fn(&SocketRef, &str, &[Value]) + Send + Sync + 'static,
+    {
+        write(&self.any_out).push(Arc::new(listener));
+    }
+
+    /// Registers a handler run when the socket disconnects, with the
+    /// [`DisconnectReason`](crate::DisconnectReason).
+    pub fn on_disconnect<H, M>(&self, handler: H)
+    where
+        H: DisconnectHandler<M>,
+        M: 'static,
+    {
+        if let Err(e) = handler.check(&self.io_inner().states) {
+            panic!("disconnect handler: {e}");
+        }
+        lock(&self.on_disconnect).push(Arc::new(DisconnectBox(handler, Default::default())));
+    }
+
+    /// Registers a handler run when the socket is about to disconnect, while its state is still
+    /// readable.
+    pub fn on_disconnecting<H, M>(&self, handler: H)
+    where
+        H: DisconnectHandler<M>,
+        M: 'static,
+    {
+        if let Err(e) = handler.check(&self.io_inner().states) {
+            panic!("disconnecting handler: {e}");
+        }
+        lock(&self.on_disconnecting).push(Arc::new(DisconnectBox(handler, Default::default())));
+    }
+}
+
+impl SocketRef {
+    /// Emits `event` to this socket's client. `data` is anything serde serializes: a tuple sends
+    /// several arguments, `()` none; `bytes::Bytes` (or `serde_bytes`) values travel as binary
+    /// attachments at any depth.
+    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
+        self.emit_packet(event, data, None).map(|_| ())
+    }
+
+    /// Emits `event` and waits for the client's acknowledgement, within the configured ack
+    /// timeout (5 s by default), deserializing it into `R` (from the only argument when there is
+    /// one, from the array of arguments otherwise).
+    pub async fn emit_with_ack<T, R>(&self, event: &str, data: &T) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let timeout = self.io_inner().config.ack_timeout;
+        self.emit_with_ack_timeout(event, data, timeout).await
+    }
+
+    /// [`SocketRef::emit_with_ack`] with its own timeout.
+    pub async fn emit_with_ack_timeout<T, R>(
+        &self,
+        event: &str,
+        data: &T,
+        timeout: Duration,
+    ) -> Result<R, AckError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let (tx, rx) = oneshot::channel();
+        let id = self.ack_seq.fetch_add(1, Ordering::Relaxed);
+        lock(&self.acks).insert(id, tx);
+        if let Err(e) = self.emit_packet(event, data, Some(id)) {
+            lock(&self.acks).remove(&id);
+            return Err(e.into());
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(args)) => Ok(from_value(crate::extract::args_value(args))?),
+            Ok(Err(_)) => Err(AckError::Disconnected),
+            Err(_) => {
+                lock(&self.acks).remove(&id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+
+    fn emit_packet<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+        id: Option<u64>,
+    ) -> Result<(), EmitError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved(event.to_owned()));
+        }
+        let args = to_args(data)?;
+        {
+            let out = read(&self.any_out);
+            for l in out.iter() {
+                l(self, event, &args);
+            }
+        }
+        let packet = Packet {
+            ns: self.ns.path.clone(),
+            data: PacketData::Event {
+                event: event.to_owned(),
+                args,
+            },
+            id,
+        };
+        self.send_packet(&packet)?;
+        Ok(())
+    }
+
+    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), SendError> {
+        if !self.connected() && !matches!(packet.data, PacketData::Connect(_)) {
+            return Err(SendError::Closed);
+        }
+        self.client.send_packet(packet)
+    }
+
+    /// Answers the client's ack `id`.
+    pub(crate) fn send_ack(&self, id: u64, args: Vec<Value>) {
+        let packet = Packet {
+            ns: self.ns.path.clone(),
+            data: PacketData::Ack(args),
+            id: Some(id),
+        };
+        if let Err(e) = self.send_packet(&packet) {
+            tracing::debug!(sid = %self.id, error = %e, "ack not sent");
+        }
+    }
+
+    /// Disconnects the socket from its namespace; the client sees "io server disconnect". The
+    /// underlying connection stays open for the client's other namespaces.
+    pub fn disconnect(&self) {
+        let packet = Packet {
+            ns: self.ns.path.clone(),
+            data: PacketData::Disconnect,
+            id: None,
+        };
+        let _ = self.send_packet(&packet);
+        self.close(DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    pub(crate) fn mark_connected(&self) {
+        self.connected.store(true, Ordering::Release);
+    }
+
+    /// An event from the client.
+    pub(crate) fn on_event(&self, event: String, args: Vec<Value>, ack: Option<u64>) {
+        {
+            let listeners = read(&self.any_in);
+            for l in listeners.iter() {
+                l(self, &event, &args);
+            }
+        }
+        let handler = read(&self.handlers)
+            .get(&event)
+            .cloned()
+            .or_else(|| read(&self.fallback).clone());
+        match handler {
+            Some(h) => h.call(MessageParts {
+                socket: self.clone(),
+                event,
+                args: Some(args),
+                ack,
+            }),
+            None => tracing::debug!(sid = %self.id, %event, "no handler for event"),
+        }
+    }
+
+    /// An ack from the client.
+    pub(crate) fn on_ack(&self, id: u64, args: Vec<Value>) {
+        match lock(&self.acks).remove(&id) {
+            Some(tx) => {
+                let _ = tx.send(args);
+            }
+            None => tracing::debug!(sid = %self.id, id, "ack for an unknown or expired id"),
+        }
+    }
+
+    /// Ends the socket: `on_disconnecting` handlers, leave the namespace, fail pending acks,
+    /// `on_disconnect` handlers. Runs once.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        if !self.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        tracing::debug!(sid = %self.id, ns = %self.ns.path, %reason, "socket disconnected");
+        let run = |handlers: Vec<BoxedDisconnect>| {
+            for h in handlers {
+                run_inline(h.call(DisconnectParts {
+                    socket: self.clone(),
+                    reason,
+                }));
+            }
+        };
+        run(std::mem::take(&mut *lock(&self.on_disconnecting)));
+        self.ns.remove(&self.id);
+        self.client.remove_socket(&self.ns.path);
+        lock(&self.acks).clear();
+        run(std::mem::take(&mut *lock(&self.on_disconnect)));
+    }
+}
+
+/// Typed per-socket storage, one value per type.
+#[derive(Default)]
+pub struct Extensions(RwLock<HashMap<TypeId, Box<dyn Any + Send + Sync>>>);
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extensions")
+            .field("len", &read(&self.0).len())
+            .finish()
+    }
+}
+
+impl Extensions {
+    /// Stores `value`, returning the previous value of its type.
+    pub fn insert<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        write(&self.0)
+            .insert(TypeId::of::<T>(), Box::new(value))
+            .and_then(|b| b.downcast::<T>().ok())
+            .map(|b| *b)
+    }
+
+    /// A clone of the value of type `T`.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        read(&self.0)
+            .get(&TypeId::of::<T>())
+            .and_then(|b| b.downcast_ref::<T>())
+            .cloned()
+    }
+
+    /// Removes and returns the value of type `T`.
+    pub fn remove<T: Send + Sync + 'static>(&self) -> Option<T> {
+        write(&self.0)
+            .remove(&TypeId::of::<T>())
+            .and_then(|b| b.downcast::<T>().ok())
+            .map(|b| *b)
+    }
+}
+
+pub(crate) fn frames_of(text: String, attachments: Vec<bytes::Bytes>) -> Vec<Frame> {
+    let mut frames = Vec::with_capacity(1 + attachments.len());
+    frames.push(Frame::text(text));
+    frames.extend(attachments.into_iter().map(Frame::Binary));
+    frames
+}
