@@ -131,6 +131,7 @@ impl IoInner {
             connect: d.connect.clone(),
             middlewares: RwLock::new(d.middlewares.clone()),
             sockets: RwLock::default(),
+            event_middlewares: RwLock::default(),
             remove_when_empty: d.remove_when_empty,
             io: Arc::downgrade(self),
         });
@@ -205,6 +206,7 @@ impl SocketIo {
             connect: Arc::new(ConnectBox(Arc::new(handler), Default::default())),
             middlewares: RwLock::default(),
             sockets: RwLock::default(),
+            event_middlewares: RwLock::default(),
             remove_when_empty: false,
             io: Arc::downgrade(&self.0),
         });

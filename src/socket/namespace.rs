@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{
     packet::{Packet, PacketData},
-    socket::{EmitError, RESERVED_EVENTS, SocketRef},
+    socket::{EmitError, EventMiddleware, RESERVED_EVENTS, SocketRef, event_middleware},
 };
 use crate::{
     ack::to_args,
@@ -23,6 +23,7 @@ pub(crate) struct NsInner {
     pub(crate) connect: BoxedConnect,
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
     pub(crate) sockets: RwLock<HashMap<Arc<str>, SocketRef>>,
+    pub(crate) event_middlewares: RwLock<Vec<EventMiddleware>>,
     /// Set for a child of a dynamic namespace that is removed when its last socket leaves.
     pub(crate) remove_when_empty: bool,
     pub(crate) io: std::sync::Weak<IoInner>,
@@ -48,6 +49,13 @@ impl NsInner {
                 io.remove_child_ns(&self.path);
             }
         }
+    }
+
+    pub(crate) fn event_middlewares(&self) -> Vec<EventMiddleware> {
+        self.event_middlewares
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn middlewares(&self) -> Vec<BoxedMiddleware> {
@@ -97,6 +105,22 @@ impl Namespace {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .push(Arc::new(MiddlewareBox(middleware, Default::default())));
+        self
+    }
+
+    /// Adds a per-event middleware for every socket of the namespace (auth, rate limits,
+    /// logging): it runs before each event's handler with the event's name and arguments, and an
+    /// `Err` refuses the event (an acknowledgement, if asked for, is answered `{"message": err}`).
+    pub fn on_event_middleware<F, E>(self, middleware: F) -> Self
+    where
+        F: Fn(&SocketRef, &str, &[crate::value::Value]) -> Result<(), E> + Send + Sync + 'static,
+        E: std::fmt::Display,
+    {
+        self.0
+            .event_middlewares
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event_middleware(middleware));
         self
     }
 

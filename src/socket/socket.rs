@@ -58,14 +58,79 @@ pub enum EmitError {
 
 /// What the client sent when it connected: request headers and URL, auth object, address, time.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Handshake {
+    /// The headers of the HTTP request that opened the connection.
+    pub headers: http::HeaderMap,
+    /// The request's URL (path and query).
+    pub url: String,
+    /// The query parameters, in order (not percent-decoded).
+    pub query: Vec<(String, String)>,
     /// The auth object the client sent with CONNECT (`{}` when none).
     pub auth: serde_json::Value,
+    /// The client's address, when the server put a `std::net::SocketAddr` in the request's
+    /// extensions (as `tests/common` and the examples do for plain hyper), or axum's
+    /// `ConnectInfo` was mapped to one by a layer.
+    pub address: Option<std::net::SocketAddr>,
+    /// Whether the request came over TLS (an `https` URL or `X-Forwarded-Proto: https`).
+    pub secure: bool,
     /// When the socket connected.
     pub issued: SystemTime,
 }
 
+impl Handshake {
+    fn new(parts: &http::request::Parts, auth: Option<&Value>) -> Self {
+        let query = parts
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), v.to_owned())
+            })
+            .collect();
+        let secure = parts.uri.scheme_str() == Some("https")
+            || parts
+                .headers
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+        Handshake {
+            headers: parts.headers.clone(),
+            url: parts.uri.to_string(),
+            query,
+            auth: auth
+                .map(|a| a.clone().into_json())
+                .unwrap_or_else(|| serde_json::json!({})),
+            address: parts.extensions.get::<std::net::SocketAddr>().copied(),
+            secure,
+            issued: SystemTime::now(),
+        }
+    }
+
+    /// The value of query parameter `key`.
+    pub fn query_param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 type AnyListener = Arc<dyn Fn(&SocketRef, &str, &[Value]) + Send + Sync>;
+
+/// A per-event middleware: runs before an event's handler and may refuse the event.
+pub(crate) type EventMiddleware =
+    Arc<dyn Fn(&SocketRef, &str, &[Value]) -> Result<(), String> + Send + Sync>;
+
+pub(crate) fn event_middleware<F, E>(f: F) -> EventMiddleware
+where
+    F: Fn(&SocketRef, &str, &[Value]) -> Result<(), E> + Send + Sync + 'static,
+    E: fmt::Display,
+{
+    Arc::new(move |s, e, a| f(s, e, a).map_err(|e| e.to_string()))
+}
 
 /// A client's connection to a namespace. Handlers receive it as [`SocketRef`].
 pub struct Socket {
@@ -77,6 +142,7 @@ pub struct Socket {
     fallback: RwLock<Option<BoxedMessage>>,
     any_in: RwLock<Vec<AnyListener>>,
     any_out: RwLock<Vec<AnyListener>>,
+    middlewares: RwLock<Vec<EventMiddleware>>,
     on_disconnecting: Mutex<Vec<BoxedDisconnect>>,
     on_disconnect: Mutex<Vec<BoxedDisconnect>>,
     extensions: Extensions,
@@ -143,19 +209,15 @@ impl Socket {
         auth: Option<&Value>,
     ) -> SocketRef {
         SocketRef(Arc::new(Socket {
+            handshake: Handshake::new(client.session.request(), auth),
             id: new_socket_id(),
             ns,
             client,
-            handshake: Handshake {
-                auth: auth
-                    .map(|a| a.clone().into_json())
-                    .unwrap_or_else(|| serde_json::json!({})),
-                issued: SystemTime::now(),
-            },
             handlers: RwLock::default(),
             fallback: RwLock::default(),
             any_in: RwLock::default(),
             any_out: RwLock::default(),
+            middlewares: RwLock::default(),
             on_disconnecting: Mutex::default(),
             on_disconnect: Mutex::default(),
             extensions: Extensions::default(),
@@ -253,6 +315,18 @@ impl Socket {
         F: Fn(&SocketRef, &str, &[Value]) + Send + Sync + 'static,
     {
         write(&self.any_out).push(Arc::new(listener));
+    }
+
+    /// Adds a per-event middleware, run for every event after the namespace's own
+    /// ([`Namespace::on_event_middleware`](crate::Namespace::on_event_middleware)) and before the
+    /// handler, with the event's name and arguments. An `Err` refuses the event: the handler does
+    /// not run, and a client that asked for an acknowledgement gets `{"message": err}`.
+    pub fn use_middleware<F, E>(&self, middleware: F)
+    where
+        F: Fn(&SocketRef, &str, &[Value]) -> Result<(), E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        write(&self.middlewares).push(event_middleware(middleware));
     }
 
     /// Registers a handler run when the socket disconnects, with the
@@ -400,6 +474,19 @@ impl SocketRef {
             for l in listeners.iter() {
                 l(self, &event, &args);
             }
+        }
+        let refused = self
+            .ns
+            .event_middlewares()
+            .iter()
+            .chain(read(&self.middlewares).iter())
+            .find_map(|mw| mw(self, &event, &args).err());
+        if let Some(why) = refused {
+            tracing::debug!(sid = %self.id, %event, %why, "event refused by middleware");
+            if let Some(id) = ack {
+                self.send_ack(id, vec![crate::ack::error_object(&why)]);
+            }
+            return;
         }
         let handler = read(&self.handlers)
             .get(&event)

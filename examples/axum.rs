@@ -1,0 +1,99 @@
+//! Run with `cargo run --example axum` (`PORT=4000` to change the port).
+//!
+//! Socket.IO mounted in an axum app beside REST routes, behind tower-http's CORS and trace
+//! layers, the app state shared by both sides.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{Json, Router, extract::State as AxumState, routing::get};
+use serde::{Deserialize, Serialize};
+use tower_http::{cors::CorsLayer, trace::TraceLayer};
+use tower_socketio::{
+    DisconnectReason, SocketIo, SocketRef,
+    extract::{Data, State},
+};
+
+/// Shared by REST handlers and Socket.IO handlers.
+#[derive(Clone, Default)]
+struct AppState {
+    messages: Arc<AtomicU64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Auth {
+    name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Msg {
+    text: String,
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn stats(AxumState(state): AxumState<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "messages": state.messages.load(Ordering::Relaxed) }))
+}
+
+fn require_name(Data(auth): Data<Auth>) -> Result<(), &'static str> {
+    if auth.name.trim().is_empty() {
+        Err("a name is required")
+    } else {
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt::init();
+    let state = AppState::default();
+    let (layer, io) = SocketIo::builder()
+        .ping_interval(Duration::from_secs(10))
+        .with_state(state.clone())
+        .build_layer();
+
+    io.ns("/", |socket: SocketRef, Data(auth): Data<Auth>| {
+        socket.extensions().insert(auth.name);
+        socket.on(
+            "chat",
+            |socket: SocketRef, State(state): State<AppState>, Data(msg): Data<Msg>| async move {
+                state.messages.fetch_add(1, Ordering::Relaxed);
+                let from: String = socket.extensions().get().unwrap_or_default();
+                socket
+                    .emit(
+                        "chat",
+                        &serde_json::json!({ "from": from, "text": msg.text }),
+                    )
+                    .ok();
+            },
+        );
+        // A handler's return value answers the client's ack, if it asked for one.
+        socket.on("sum", |Data((a, b)): Data<(i64, i64)>| async move { a + b });
+        socket.on_disconnect(|reason: DisconnectReason| tracing::info!(%reason, "left"));
+    })
+    .with(require_name);
+
+    let app = Router::new()
+        .route("/api/health", get(health))
+        .route("/api/stats", get(stats))
+        .with_state(state)
+        .layer(layer)
+        .layer(CorsLayer::permissive())
+        .layer(TraceLayer::new_for_http());
+
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await
+}

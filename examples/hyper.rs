@@ -1,0 +1,60 @@
+//! Run with `cargo run --example hyper` (`PORT=4000` to change the port).
+//!
+//! Socket.IO on plain hyper 1: the layer around a `service_fn` that answers the other routes.
+
+use std::{convert::Infallible, net::SocketAddr};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response, body::Incoming, server::conn::http1};
+use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use tower_layer::Layer;
+use tower_socketio::{SocketIo, SocketRef, extract::Data};
+
+async fn rest(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let body = match req.uri().path() {
+        "/api/health" => "ok",
+        _ => "not found",
+    };
+    Ok(Response::new(Full::new(Bytes::from(body))))
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt::init();
+    let (layer, io) = SocketIo::new_layer();
+    io.ns("/", |socket: SocketRef| {
+        socket.on(
+            "echo",
+            |socket: SocketRef, Data(v): Data<serde_json::Value>| {
+                socket.emit("echo", &v).ok();
+            },
+        );
+    });
+    // The layer wraps any tower service: here a plain async function through `service_fn`.
+    let service = layer.layer(tower::util::service_fn(rest));
+
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let service = tower::ServiceBuilder::new()
+            .map_request(move |mut req: Request<Incoming>| {
+                // Gives handlers the client's address (`socket.handshake().address`).
+                req.extensions_mut().insert(peer);
+                req
+            })
+            .service(service.clone());
+        tokio::spawn(async move {
+            let conn = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            if let Err(e) = conn.with_upgrades().await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
+}
