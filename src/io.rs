@@ -126,15 +126,13 @@ impl IoInner {
         }
         let dyns = self.dyn_nsps.read().unwrap_or_else(|p| p.into_inner());
         let d = dyns.iter().find(|d| (d.matcher)(path))?;
-        let ns = Arc::new(NsInner {
-            path: path.to_owned(),
-            connect: d.connect.clone(),
-            middlewares: RwLock::new(d.middlewares.clone()),
-            sockets: RwLock::default(),
-            event_middlewares: RwLock::default(),
-            remove_when_empty: d.remove_when_empty,
-            io: Arc::downgrade(self),
-        });
+        let ns = NsInner::new(
+            path.to_owned(),
+            d.connect.clone(),
+            d.middlewares.clone(),
+            d.remove_when_empty,
+            Arc::downgrade(self),
+        );
         let mut nsps = self.nsps.write().unwrap_or_else(|p| p.into_inner());
         Some(nsps.entry(path.to_owned()).or_insert(ns).clone())
     }
@@ -201,15 +199,13 @@ impl SocketIo {
         if let Err(e) = handler.check(&self.0.states) {
             panic!("connect handler of namespace {path:?}: {e}");
         }
-        let ns = Arc::new(NsInner {
-            path: path.clone(),
-            connect: Arc::new(ConnectBox(Arc::new(handler), Default::default())),
-            middlewares: RwLock::default(),
-            sockets: RwLock::default(),
-            event_middlewares: RwLock::default(),
-            remove_when_empty: false,
-            io: Arc::downgrade(&self.0),
-        });
+        let ns = NsInner::new(
+            path.clone(),
+            Arc::new(ConnectBox(Arc::new(handler), Default::default())),
+            Vec::new(),
+            false,
+            Arc::downgrade(&self.0),
+        );
         self.0
             .nsps
             .write()
@@ -254,6 +250,17 @@ impl SocketIo {
             .get(&path)
             .cloned()
             .map(Namespace)
+    }
+
+    fn op(&self) -> crate::BroadcastOperator {
+        let ns = self
+            .0
+            .nsps
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get("/")
+            .cloned();
+        crate::BroadcastOperator::new(ns)
     }
 
     /// The engine under the server.
@@ -519,3 +526,7 @@ mod tests {
         assert!(m("admin", "/admin"));
     }
 }
+
+// Operators and actions on the main namespace `/`.
+crate::operators::operator_entry_points!(SocketIo);
+crate::operators::operator_actions!(SocketIo);

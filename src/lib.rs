@@ -3,10 +3,12 @@
 #![deny(missing_docs)]
 
 mod ack;
+pub mod adapter;
 pub mod engine;
 pub mod extract;
 pub mod handler;
 mod io;
+mod operators;
 pub mod service;
 pub(crate) mod socket;
 
@@ -15,6 +17,7 @@ pub use io::{
     DisconnectReason, DynNamespace, NsPattern, SocketIo, SocketIoBuilder, SocketIoLayer,
     SocketIoService,
 };
+pub use operators::{AckStream, BroadcastError, BroadcastOperator, IntoRooms};
 pub use socket::namespace::Namespace;
 pub use socket::socket::{EmitError, Extensions, Handshake, RESERVED_EVENTS, Socket, SocketRef};
 

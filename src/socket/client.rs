@@ -167,6 +167,7 @@ impl Client {
             }
             socket.mark_connected();
             ns.insert(socket.clone());
+            ns.adapter().add_all(socket.id(), &[socket.id().to_owned()]);
             let ok = Packet {
                 ns: path.clone(),
                 data: PacketData::Connect(Some(Value::from(

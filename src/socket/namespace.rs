@@ -6,14 +6,8 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use serde::Serialize;
-
-use super::{
-    packet::{Packet, PacketData},
-    socket::{EmitError, EventMiddleware, RESERVED_EVENTS, SocketRef, event_middleware},
-};
+use super::socket::{EventMiddleware, SocketRef, event_middleware};
 use crate::{
-    ack::to_args,
     handler::{BoxedConnect, BoxedMiddleware, ConnectMiddleware, MiddlewareBox},
     io::IoInner,
 };
@@ -24,12 +18,49 @@ pub(crate) struct NsInner {
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
     pub(crate) sockets: RwLock<HashMap<Arc<str>, SocketRef>>,
     pub(crate) event_middlewares: RwLock<Vec<EventMiddleware>>,
+    pub(crate) adapter: Arc<dyn crate::adapter::Adapter>,
+    pub(crate) ack_seq: std::sync::atomic::AtomicU64,
     /// Set for a child of a dynamic namespace that is removed when its last socket leaves.
     pub(crate) remove_when_empty: bool,
     pub(crate) io: std::sync::Weak<IoInner>,
 }
 
 impl NsInner {
+    /// A namespace with the in-memory adapter.
+    pub(crate) fn new(
+        path: String,
+        connect: BoxedConnect,
+        middlewares: Vec<BoxedMiddleware>,
+        remove_when_empty: bool,
+        io: std::sync::Weak<IoInner>,
+    ) -> Arc<NsInner> {
+        Arc::new_cyclic(|weak| {
+            let adapter: Arc<dyn crate::adapter::Adapter> =
+                Arc::new(crate::adapter::LocalAdapter::new(weak.clone()));
+            NsInner {
+                path,
+                connect,
+                middlewares: RwLock::new(middlewares),
+                sockets: RwLock::default(),
+                event_middlewares: RwLock::default(),
+                adapter,
+                ack_seq: std::sync::atomic::AtomicU64::new(0),
+                remove_when_empty,
+                io,
+            }
+        })
+    }
+
+    pub(crate) fn adapter(&self) -> &dyn crate::adapter::Adapter {
+        &*self.adapter
+    }
+
+    /// A new ack id, unique in the namespace: a broadcast with acks shares one id.
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.ack_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub(crate) fn insert(&self, socket: SocketRef) {
         let id: Arc<str> = socket.id().into();
         self.sockets
@@ -135,25 +166,10 @@ impl Namespace {
             .collect()
     }
 
-    /// Emits `event` to every socket of the namespace. The packet is encoded once and shared.
-    /// Sockets whose queue is full are disconnected (see
-    /// [`EngineConfigBuilder::queue_size`](crate::engine::EngineConfigBuilder::queue_size)).
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
-        if RESERVED_EVENTS.contains(&event) {
-            return Err(EmitError::Reserved(event.to_owned()));
-        }
-        let packet = Packet {
-            ns: self.0.path.clone(),
-            data: PacketData::Event {
-                event: event.to_owned(),
-                args: to_args(data)?,
-            },
-            id: None,
-        };
-        let frames = super::client::encode_frames(&packet);
-        for socket in self.sockets() {
-            let _ = socket.engine_session().send_many(frames.iter().cloned());
-        }
-        Ok(())
+    fn op(&self) -> crate::BroadcastOperator {
+        crate::BroadcastOperator::new(Some(self.0.clone()))
     }
 }
+
+crate::operators::operator_entry_points!(Namespace);
+crate::operators::operator_actions!(Namespace);

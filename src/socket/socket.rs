@@ -6,7 +6,7 @@ use std::{
     fmt,
     sync::{
         Arc, Mutex, RwLock,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::{Duration, SystemTime},
 };
@@ -146,7 +146,6 @@ pub struct Socket {
     on_disconnecting: Mutex<Vec<BoxedDisconnect>>,
     on_disconnect: Mutex<Vec<BoxedDisconnect>>,
     extensions: Extensions,
-    ack_seq: AtomicU64,
     acks: Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>,
     connected: AtomicBool,
 }
@@ -221,7 +220,6 @@ impl Socket {
             on_disconnecting: Mutex::default(),
             on_disconnect: Mutex::default(),
             extensions: Extensions::default(),
-            ack_seq: AtomicU64::new(0),
             acks: Mutex::default(),
             connected: AtomicBool::new(false),
         }))
@@ -357,6 +355,54 @@ impl Socket {
 }
 
 impl SocketRef {
+    fn others(&self) -> crate::BroadcastOperator {
+        crate::BroadcastOperator::new(Some(self.ns.clone())).excluding(self.id())
+    }
+
+    fn me(&self) -> crate::BroadcastOperator {
+        crate::BroadcastOperator::new(Some(self.ns.clone())).only(self.id())
+    }
+
+    /// The sockets in these rooms, this one left out.
+    pub fn to(&self, rooms: impl crate::IntoRooms) -> crate::BroadcastOperator {
+        self.others().to(rooms)
+    }
+
+    /// Same as [`SocketRef::to`].
+    pub fn within(&self, rooms: impl crate::IntoRooms) -> crate::BroadcastOperator {
+        self.others().within(rooms)
+    }
+
+    /// Every socket of the namespace but those in these rooms and this one.
+    pub fn except(&self, rooms: impl crate::IntoRooms) -> crate::BroadcastOperator {
+        self.others().except(rooms)
+    }
+
+    /// Every socket of the namespace but this one.
+    pub fn broadcast(&self) -> crate::BroadcastOperator {
+        self.others()
+    }
+
+    /// This socket, on this server only (see [`BroadcastOperator::local`](crate::BroadcastOperator::local)).
+    pub fn local(&self) -> crate::BroadcastOperator {
+        self.me().local()
+    }
+
+    /// This socket, dropping the packet if its queue cannot take it now.
+    pub fn volatile(&self) -> crate::BroadcastOperator {
+        self.me().volatile()
+    }
+
+    /// This socket, with a compression hint.
+    pub fn compress(&self, compress: bool) -> crate::BroadcastOperator {
+        self.me().compress(compress)
+    }
+
+    /// This socket, with an ack timeout for `emit_with_ack` (a stream of one answer).
+    pub fn timeout(&self, timeout: Duration) -> crate::BroadcastOperator {
+        self.me().timeout(timeout)
+    }
+
     /// Emits `event` to this socket's client. `data` is anything serde serializes: a tuple sends
     /// several arguments, `()` none; `bytes::Bytes` (or `serde_bytes`) values travel as binary
     /// attachments at any depth.
@@ -387,9 +433,8 @@ impl SocketRef {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let (tx, rx) = oneshot::channel();
-        let id = self.ack_seq.fetch_add(1, Ordering::Relaxed);
-        lock(&self.acks).insert(id, tx);
+        let id = self.ns.next_ack_id();
+        let rx = self.register_ack(id);
         if let Err(e) = self.emit_packet(event, data, Some(id)) {
             lock(&self.acks).remove(&id);
             return Err(e.into());
@@ -430,6 +475,62 @@ impl SocketRef {
         };
         self.send_packet(&packet)?;
         Ok(())
+    }
+
+    /// Waits for the client's answer to ack `id`.
+    pub(crate) fn register_ack(&self, id: u64) -> oneshot::Receiver<Vec<Value>> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.acks).insert(id, tx);
+        rx
+    }
+
+    pub(crate) fn forget_ack(&self, id: u64) {
+        lock(&self.acks).remove(&id);
+    }
+
+    /// Queues a packet encoded for many; false if the socket could not take it.
+    pub(crate) fn deliver(&self, packet: &crate::adapter::EncodedPacket, volatile: bool) -> bool {
+        if !self.connected() {
+            return false;
+        }
+        if let Some(origin) = &packet.origin {
+            let out = read(&self.any_out);
+            for l in out.iter() {
+                l(self, &origin.0, &origin.1);
+            }
+        }
+        let session = self.engine_session();
+        let frames = packet.frames().iter().cloned();
+        if volatile {
+            session.send_volatile(frames)
+        } else {
+            session.send_many(frames).is_ok()
+        }
+    }
+
+    /// Joins rooms (one name, or several: see [`IntoRooms`](crate::IntoRooms)).
+    pub fn join(&self, rooms: impl crate::IntoRooms) {
+        self.ns.adapter().add_all(self.id(), &rooms.into_rooms());
+    }
+
+    /// Leaves rooms.
+    pub fn leave(&self, rooms: impl crate::IntoRooms) {
+        let adapter = self.ns.adapter();
+        for r in rooms.into_rooms() {
+            adapter.del(self.id(), &r);
+        }
+    }
+
+    /// Leaves every room but its own.
+    pub fn leave_all(&self) {
+        let adapter = self.ns.adapter();
+        adapter.del_all(self.id());
+        adapter.add_all(self.id(), &[self.id().to_owned()]);
+    }
+
+    /// The rooms the socket is in, its own included, sorted.
+    pub fn rooms(&self) -> Vec<String> {
+        self.ns.adapter().socket_rooms(self.id())
     }
 
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), SendError> {
@@ -529,6 +630,7 @@ impl SocketRef {
             }
         };
         run(std::mem::take(&mut *lock(&self.on_disconnecting)));
+        self.ns.adapter().del_all(&self.id);
         self.ns.remove(&self.id);
         self.client.remove_socket(&self.ns.path);
         lock(&self.acks).clear();

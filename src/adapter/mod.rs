@@ -1,0 +1,184 @@
+//! Adapters: where rooms live and how broadcasts find their recipients.
+//!
+//! Each namespace holds one adapter as `Arc<dyn Adapter>`. The default, [`LocalAdapter`], keeps
+//! the rooms index in memory. The trait is shaped for remote adapters (a broker between several
+//! servers): every action that may cross nodes is asynchronous and takes plain, serializable
+//! selections ([`BroadcastOptions`]) and already-encoded packets ([`EncodedPacket`]), so a packet
+//! is serialized once whatever the number of recipients or nodes.
+
+mod local;
+
+use std::{collections::HashSet, future::Future, pin::Pin, time::Duration};
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+
+pub use self::local::LocalAdapter;
+use crate::{
+    Handshake,
+    ack::AckError,
+    engine::{Frame, Str},
+    value::Value,
+};
+
+/// A boxed future, as the trait's asynchronous methods return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A room's name. Each socket is in the room named by its id.
+pub type Room = String;
+
+/// Which sockets an action targets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BroadcastOptions {
+    /// Sockets in any of these rooms; all sockets when empty.
+    pub rooms: HashSet<Room>,
+    /// Minus the sockets in any of these rooms.
+    pub except: HashSet<Room>,
+    /// This node only, even with a remote adapter.
+    pub local: bool,
+    /// Drop the packet for sockets that cannot take it now instead of queueing it.
+    pub volatile: bool,
+    /// A compression hint. Accepted for API compatibility; per-message compression is not
+    /// negotiated by this server, so it has no effect.
+    pub compress: bool,
+}
+
+/// A Socket.IO packet encoded once: its Engine.IO frames (the text packet, then its binary
+/// attachments), shared by every recipient.
+#[derive(Debug, Clone)]
+pub struct EncodedPacket {
+    frames: Vec<Frame>,
+    /// The event and its arguments, for the sockets' outgoing listeners on this node.
+    pub(crate) origin: Option<std::sync::Arc<(String, Vec<Value>)>>,
+}
+
+impl EncodedPacket {
+    pub(crate) fn new(frames: Vec<Frame>) -> Self {
+        EncodedPacket {
+            frames,
+            origin: None,
+        }
+    }
+
+    /// The text packet (Engine.IO message payload, without the `4` prefix).
+    pub fn text(&self) -> &str {
+        match self.frames.first() {
+            Some(Frame::Text(t)) => t.as_str().get(1..).unwrap_or(""),
+            _ => "",
+        }
+    }
+
+    /// The binary attachments.
+    pub fn attachments(&self) -> impl Iterator<Item = &Bytes> {
+        self.frames.iter().skip(1).filter_map(|f| match f {
+            Frame::Binary(b) => Some(b),
+            Frame::Text(_) => None,
+        })
+    }
+
+    /// Rebuilds a packet received from another node.
+    pub fn from_parts(text: Str, attachments: Vec<Bytes>) -> Self {
+        let mut frames = Vec::with_capacity(1 + attachments.len());
+        frames.push(Frame::text(text));
+        frames.extend(attachments.into_iter().map(Frame::Binary));
+        EncodedPacket::new(frames)
+    }
+
+    pub(crate) fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+}
+
+/// A socket as an adapter describes it: enough to act on it from anywhere.
+#[derive(Debug, Clone)]
+pub struct SocketInfo {
+    /// The socket id.
+    pub id: String,
+    /// The namespace.
+    pub ns: String,
+    /// Its rooms, its own room included.
+    pub rooms: Vec<Room>,
+    /// Its handshake.
+    pub handshake: Handshake,
+}
+
+/// An acknowledgement from one socket of a broadcast.
+pub type AckResponse = (String, Result<Vec<Value>, AckError>);
+
+/// An adapter failed (a broker unreachable, say).
+#[derive(Debug, thiserror::Error)]
+#[error("adapter error: {0}")]
+pub struct AdapterError(pub String);
+
+/// The rooms index and broadcast engine of one namespace. See the [module docs](self).
+pub trait Adapter: Send + Sync + 'static {
+    /// Adds a local socket to rooms.
+    fn add_all(&self, sid: &str, rooms: &[Room]);
+    /// Removes a local socket from a room.
+    fn del(&self, sid: &str, room: &str);
+    /// Removes a local socket from all its rooms.
+    fn del_all(&self, sid: &str);
+    /// The rooms of a local socket.
+    fn socket_rooms(&self, sid: &str) -> Vec<Room>;
+    /// All rooms that have at least one socket.
+    fn rooms(&self, opts: BroadcastOptions) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>>;
+    /// Sends a packet to the selected sockets.
+    fn broadcast(
+        &self,
+        packet: EncodedPacket,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<(), AdapterError>>;
+    /// Sends a packet carrying ack id `ack_id` to the selected sockets and streams each one's
+    /// answer (or its failure when `timeout` strikes).
+    fn broadcast_with_ack(
+        &self,
+        packet: EncodedPacket,
+        ack_id: u64,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<BoxStream<'static, AckResponse>, AdapterError>>;
+    /// Describes the selected sockets.
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<'_, Result<Vec<SocketInfo>, AdapterError>>;
+    /// Makes the selected sockets join rooms.
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>>;
+    /// Makes the selected sockets leave rooms.
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>>;
+    /// Disconnects the selected sockets; with `close`, their whole connection.
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<'_, Result<(), AdapterError>>;
+    /// Sends an event to the other servers of the cluster (none for a single node).
+    fn server_side_emit(
+        &self,
+        event: String,
+        args: Vec<Value>,
+    ) -> BoxFuture<'_, Result<(), AdapterError>>;
+    /// How many servers share this namespace.
+    fn server_count(&self) -> BoxFuture<'_, Result<u16, AdapterError>>;
+    /// Stores a disconnected socket's state for connection state recovery. Does nothing by
+    /// default.
+    fn persist_session(&self, socket: SocketInfo) {
+        let _ = socket;
+    }
+    /// Restores a socket's state for connection state recovery. None by default.
+    fn restore_session(
+        &self,
+        private_id: String,
+    ) -> BoxFuture<'_, Result<Option<SocketInfo>, AdapterError>> {
+        let _ = private_id;
+        Box::pin(std::future::ready(Ok(None)))
+    }
+}

@@ -1,0 +1,421 @@
+//! Operators: select sockets by room (`to`, `within`, `except`, `broadcast`), set delivery flags
+//! (`local`, `volatile`, `compress`, `timeout`), then act (`emit`, `emit_with_ack`,
+//! `fetch_sockets`, `sockets_join`, `sockets_leave`, `disconnect_sockets`, `rooms`).
+//!
+//! The same operators start from the [`SocketIo`](crate::SocketIo) handle (namespace `/`), a
+//! [`Namespace`](crate::Namespace) and a [`SocketRef`](crate::SocketRef); from a socket, `to`,
+//! `within`, `except` and `broadcast` leave the socket itself out, as in the reference server.
+
+use std::{
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+
+use futures_util::{Stream, StreamExt, stream::BoxStream};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{
+    ack::{AckError, to_args},
+    adapter::{AckResponse, AdapterError, BroadcastOptions, EncodedPacket, Room, SocketInfo},
+    socket::{
+        client::encode_frames,
+        namespace::NsInner,
+        packet::{Packet, PacketData},
+        socket::{EmitError, RESERVED_EVENTS},
+    },
+    value::{Value, from_value},
+};
+
+/// One room or several: `"a"`, `String`, `["a", "b"]`, `vec![…]`, `&[…]`.
+pub trait IntoRooms {
+    /// The room names.
+    fn into_rooms(self) -> Vec<Room>;
+}
+
+impl IntoRooms for &str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.to_owned()]
+    }
+}
+impl IntoRooms for String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self]
+    }
+}
+impl IntoRooms for &String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.clone()]
+    }
+}
+impl<T: Into<String>> IntoRooms for Vec<T> {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+impl<T: Into<String> + Clone> IntoRooms for &[T] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.iter().cloned().map(Into::into).collect()
+    }
+}
+impl<T: Into<String>, const N: usize> IntoRooms for [T; N] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+/// Why a broadcast action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BroadcastError {
+    /// The packet could not be built.
+    #[error(transparent)]
+    Emit(#[from] EmitError),
+    /// The adapter failed.
+    #[error(transparent)]
+    Adapter(#[from] AdapterError),
+}
+
+/// A selection of sockets and delivery flags, then an action. Built by `to`, `within`,
+/// `except`, `broadcast`, `local`, `volatile`, `compress` and `timeout`; see the
+/// [module docs](self).
+#[derive(Clone)]
+#[must_use = "an operator does nothing until an action (emit, …) runs"]
+pub struct BroadcastOperator {
+    ns: Option<Arc<NsInner>>,
+    opts: BroadcastOptions,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for BroadcastOperator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BroadcastOperator")
+            .field("ns", &self.ns.as_ref().map(|n| n.path.clone()))
+            .field("opts", &self.opts)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl BroadcastOperator {
+    pub(crate) fn new(ns: Option<Arc<NsInner>>) -> Self {
+        BroadcastOperator {
+            ns,
+            opts: BroadcastOptions::default(),
+            timeout: None,
+        }
+    }
+
+    /// Leaves the socket `sid` out (a socket's own operators).
+    pub(crate) fn excluding(mut self, sid: &str) -> Self {
+        self.opts.except.insert(sid.to_owned());
+        self
+    }
+
+    /// Targets only the socket `sid` (a socket's own flags).
+    pub(crate) fn only(mut self, sid: &str) -> Self {
+        self.opts.rooms.insert(sid.to_owned());
+        self
+    }
+
+    /// Targets the sockets in these rooms (added to the rooms already selected).
+    pub fn to(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.rooms.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Same as [`BroadcastOperator::to`].
+    pub fn within(self, rooms: impl IntoRooms) -> Self {
+        self.to(rooms)
+    }
+
+    /// Leaves out the sockets in these rooms.
+    pub fn except(mut self, rooms: impl IntoRooms) -> Self {
+        self.opts.except.extend(rooms.into_rooms());
+        self
+    }
+
+    /// This server only, even with a remote adapter.
+    pub fn local(mut self) -> Self {
+        self.opts.local = true;
+        self
+    }
+
+    /// Drops the packet for sockets that cannot take it right now instead of queueing it.
+    pub fn volatile(mut self) -> Self {
+        self.opts.volatile = true;
+        self
+    }
+
+    /// A compression hint; see [`BroadcastOptions::compress`].
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.opts.compress = compress;
+        self
+    }
+
+    /// How long [`BroadcastOperator::emit_with_ack`] waits for each answer (default: the
+    /// configured ack timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    fn encode<T: Serialize + ?Sized>(
+        ns: &NsInner,
+        event: &str,
+        data: &T,
+        id: Option<u64>,
+    ) -> Result<EncodedPacket, EmitError> {
+        if RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved(event.to_owned()));
+        }
+        let args = to_args(data)?;
+        let packet = Packet {
+            ns: ns.path.clone(),
+            data: PacketData::Event {
+                event: event.to_owned(),
+                args,
+            },
+            id,
+        };
+        // Encoded once, shared by every recipient.
+        let mut encoded = EncodedPacket::new(encode_frames(&packet));
+        if let PacketData::Event { event, args } = packet.data {
+            encoded.origin = Some(Arc::new((event, args)));
+        }
+        Ok(encoded)
+    }
+
+    /// Emits an event to the selected sockets; the packet is serialized once.
+    pub async fn emit<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), BroadcastError> {
+        let Some(ns) = self.ns else { return Ok(()) };
+        let packet = Self::encode(&ns, event, data, None)?;
+        ns.adapter().broadcast(packet, self.opts).await?;
+        Ok(())
+    }
+
+    /// Emits an event that each selected socket acknowledges; the answers arrive as a stream of
+    /// `(socket id, result)`, each bounded by the timeout.
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+    ) -> Result<AckStream, BroadcastError> {
+        let Some(ns) = self.ns else {
+            return Ok(AckStream(futures_util::stream::empty().boxed()));
+        };
+        let timeout = match (self.timeout, ns.io.upgrade()) {
+            (Some(t), _) => t,
+            (None, Some(io)) => io.config.ack_timeout,
+            (None, None) => Duration::from_secs(5),
+        };
+        let id = ns.next_ack_id();
+        let packet = Self::encode(&ns, event, data, Some(id))?;
+        let stream = ns
+            .adapter()
+            .broadcast_with_ack(packet, id, self.opts, timeout)
+            .await?;
+        Ok(AckStream(stream))
+    }
+
+    /// Describes the selected sockets.
+    pub async fn fetch_sockets(self) -> Result<Vec<SocketInfo>, BroadcastError> {
+        let Some(ns) = self.ns else {
+            return Ok(Vec::new());
+        };
+        Ok(ns.adapter().fetch_sockets(self.opts).await?)
+    }
+
+    /// Makes the selected sockets join rooms.
+    pub async fn sockets_join(self, rooms: impl IntoRooms) -> Result<(), BroadcastError> {
+        let Some(ns) = self.ns else { return Ok(()) };
+        Ok(ns
+            .adapter()
+            .add_sockets(self.opts, rooms.into_rooms())
+            .await?)
+    }
+
+    /// Makes the selected sockets leave rooms.
+    pub async fn sockets_leave(self, rooms: impl IntoRooms) -> Result<(), BroadcastError> {
+        let Some(ns) = self.ns else { return Ok(()) };
+        Ok(ns
+            .adapter()
+            .del_sockets(self.opts, rooms.into_rooms())
+            .await?)
+    }
+
+    /// Disconnects the selected sockets from the namespace; with `close`, closes their whole
+    /// connection.
+    pub async fn disconnect_sockets(self, close: bool) -> Result<(), BroadcastError> {
+        let Some(ns) = self.ns else { return Ok(()) };
+        Ok(ns.adapter().disconnect_sockets(self.opts, close).await?)
+    }
+
+    /// The rooms of the namespace that have sockets, sorted (each socket's own room included).
+    pub async fn rooms(self) -> Result<Vec<Room>, BroadcastError> {
+        let Some(ns) = self.ns else {
+            return Ok(Vec::new());
+        };
+        Ok(ns.adapter().rooms(self.opts).await?)
+    }
+
+    /// Sends an event to the other servers of the cluster (see
+    /// [`Adapter::server_side_emit`](crate::adapter::Adapter::server_side_emit)).
+    pub async fn server_side_emit<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), BroadcastError> {
+        let Some(ns) = self.ns else { return Ok(()) };
+        let args = to_args(data).map_err(EmitError::from)?;
+        Ok(ns
+            .adapter()
+            .server_side_emit(event.to_owned(), args)
+            .await?)
+    }
+
+    /// How many servers share the namespace.
+    pub async fn server_count(self) -> Result<u16, BroadcastError> {
+        let Some(ns) = self.ns else { return Ok(1) };
+        Ok(ns.adapter().server_count().await?)
+    }
+}
+
+/// The answers to a broadcast with acknowledgements: `(socket id, result)` as they arrive.
+pub struct AckStream(BoxStream<'static, AckResponse>);
+
+impl std::fmt::Debug for AckStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AckStream")
+    }
+}
+
+impl Stream for AckStream {
+    type Item = AckResponse;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AckResponse>> {
+        self.0.poll_next_unpin(cx)
+    }
+}
+
+impl AckStream {
+    /// Waits for every answer (or timeout), each deserialized into `T` (from the only argument
+    /// when there is one, from the array of arguments otherwise).
+    pub async fn collect_all<T: DeserializeOwned>(self) -> Vec<(String, Result<T, AckError>)> {
+        self.0
+            .map(|(id, res)| {
+                let typed = res.and_then(|args: Vec<Value>| {
+                    from_value(crate::extract::args_value(args)).map_err(AckError::from)
+                });
+                (id, typed)
+            })
+            .collect()
+            .await
+    }
+}
+
+/// Adds the operator entry points to a type with an `fn op(&self) -> BroadcastOperator`.
+macro_rules! operator_entry_points {
+    ($ty:ty) => {
+        impl $ty {
+            /// Selects the sockets in these rooms. See [`BroadcastOperator::to`].
+            pub fn to(&self, rooms: impl $crate::IntoRooms) -> $crate::BroadcastOperator {
+                self.op().to(rooms)
+            }
+            /// Same as `to`. See [`BroadcastOperator::within`].
+            pub fn within(&self, rooms: impl $crate::IntoRooms) -> $crate::BroadcastOperator {
+                self.op().within(rooms)
+            }
+            /// Leaves out the sockets in these rooms. See [`BroadcastOperator::except`].
+            pub fn except(&self, rooms: impl $crate::IntoRooms) -> $crate::BroadcastOperator {
+                self.op().except(rooms)
+            }
+            /// This server only. See [`BroadcastOperator::local`].
+            pub fn local(&self) -> $crate::BroadcastOperator {
+                self.op().local()
+            }
+            /// Drops packets that cannot be queued now. See [`BroadcastOperator::volatile`].
+            pub fn volatile(&self) -> $crate::BroadcastOperator {
+                self.op().volatile()
+            }
+            /// A compression hint. See [`BroadcastOperator::compress`].
+            pub fn compress(&self, compress: bool) -> $crate::BroadcastOperator {
+                self.op().compress(compress)
+            }
+            /// The ack timeout of `emit_with_ack`. See [`BroadcastOperator::timeout`].
+            pub fn timeout(&self, timeout: std::time::Duration) -> $crate::BroadcastOperator {
+                self.op().timeout(timeout)
+            }
+        }
+    };
+}
+
+/// Adds the actions, applied to every socket, to a type with an `fn op(&self)`.
+macro_rules! operator_actions {
+    ($ty:ty) => {
+        impl $ty {
+            /// Emits to every socket of the namespace; the packet is serialized once.
+            pub async fn emit<T: serde::Serialize + ?Sized>(
+                &self,
+                event: &str,
+                data: &T,
+            ) -> Result<(), $crate::BroadcastError> {
+                self.op().emit(event, data).await
+            }
+            /// Emits to every socket and streams their acknowledgements.
+            pub async fn emit_with_ack<T: serde::Serialize + ?Sized>(
+                &self,
+                event: &str,
+                data: &T,
+            ) -> Result<$crate::AckStream, $crate::BroadcastError> {
+                self.op().emit_with_ack(event, data).await
+            }
+            /// Describes every socket of the namespace.
+            pub async fn fetch_sockets(
+                &self,
+            ) -> Result<Vec<$crate::adapter::SocketInfo>, $crate::BroadcastError> {
+                self.op().fetch_sockets().await
+            }
+            /// Makes every socket join rooms.
+            pub async fn sockets_join(
+                &self,
+                rooms: impl $crate::IntoRooms,
+            ) -> Result<(), $crate::BroadcastError> {
+                self.op().sockets_join(rooms).await
+            }
+            /// Makes every socket leave rooms.
+            pub async fn sockets_leave(
+                &self,
+                rooms: impl $crate::IntoRooms,
+            ) -> Result<(), $crate::BroadcastError> {
+                self.op().sockets_leave(rooms).await
+            }
+            /// Disconnects every socket; with `close`, their whole connection.
+            pub async fn disconnect_sockets(
+                &self,
+                close: bool,
+            ) -> Result<(), $crate::BroadcastError> {
+                self.op().disconnect_sockets(close).await
+            }
+            /// The rooms that have sockets, sorted (sockets' own rooms included).
+            pub async fn rooms(
+                &self,
+            ) -> Result<Vec<$crate::adapter::Room>, $crate::BroadcastError> {
+                self.op().rooms().await
+            }
+            /// Sends an event to the other servers of the cluster.
+            pub async fn server_side_emit<T: serde::Serialize + ?Sized>(
+                &self,
+                event: &str,
+                data: &T,
+            ) -> Result<(), $crate::BroadcastError> {
+                self.op().server_side_emit(event, data).await
+            }
+        }
+    };
+}
+
+pub(crate) use {operator_actions, operator_entry_points};
