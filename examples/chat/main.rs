@@ -1,0 +1,269 @@
+//! Run with `cargo run --example chat` (`PORT=4000` to change the port), then open
+//! <http://127.0.0.1:3000> in two browser windows.
+//!
+//! A chat server: an axum app on 127.0.0.1 with Socket.IO rooms and a REST API that shares their
+//! state. The page uses the official browser client, served from `node_modules` when the npm
+//! package `socket.io-client` is installed beside the crate, and from the official CDN otherwise.
+//!
+//! Socket.IO (namespace `/`, auth `{ "name": <non-empty string> }`):
+//! - `join` room → ack `{ room, members: [names, sorted] }`; the others get `user joined`.
+//! - `leave` room → ack `{ ok: true }`; the others get `user left`.
+//! - `message` `{ room, text }` → the other members get `message` `{ room, from, text, at }`;
+//!   ack `{ ok: true }`.
+//! - a member who disconnects: their rooms get `user left`.
+//!
+//! REST: `GET /api/rooms` lists `[{ name, members }]`; `POST /api/rooms/{room}/announce`
+//! `{ text }` sends `message` from `"server"` to the room and answers 202 `{ recipients }`.
+
+use std::{
+    collections::HashSet,
+    path::PathBuf,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::{StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::{get, post},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tower_socketio::{DisconnectReason, SocketIo, SocketRef, extract::Data};
+
+#[derive(Debug, Deserialize)]
+struct Auth {
+    name: Option<String>,
+}
+
+/// The member's name, kept in the socket's extensions.
+#[derive(Debug, Clone)]
+struct Name(String);
+
+#[derive(Debug, Deserialize)]
+struct Message {
+    room: String,
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct RoomEvent<'a> {
+    room: &'a str,
+    name: &'a str,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn name_of(socket: &SocketRef) -> String {
+    socket
+        .extensions()
+        .get::<Name>()
+        .map(|n| n.0)
+        .unwrap_or_default()
+}
+
+/// The names of a room's members, sorted.
+async fn members(io: &SocketIo, room: &str) -> Vec<String> {
+    let mut names: Vec<String> = io
+        .within(room)
+        .fetch_sockets()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| s.handshake.auth["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+fn require_name(Data(auth): Data<Auth>) -> Result<(), &'static str> {
+    match auth.name {
+        Some(name) if !name.trim().is_empty() => Ok(()),
+        _ => Err("a non-empty name is required (auth: { name })"),
+    }
+}
+
+fn on_connect(socket: SocketRef, io: SocketIo, Data(auth): Data<Auth>) {
+    socket
+        .extensions()
+        .insert(Name(auth.name.unwrap_or_default()));
+
+    let io2 = io.clone();
+    socket.on(
+        "join",
+        move |socket: SocketRef, Data(room): Data<String>| {
+            let io = io2.clone();
+            async move {
+                socket.join(room.as_str());
+                let name = name_of(&socket);
+                socket
+                    .to(room.as_str())
+                    .emit(
+                        "user joined",
+                        &RoomEvent {
+                            room: &room,
+                            name: &name,
+                        },
+                    )
+                    .await
+                    .ok();
+                json!({ "room": room, "members": members(&io, &room).await })
+            }
+        },
+    );
+
+    socket.on(
+        "leave",
+        |socket: SocketRef, Data(room): Data<String>| async move {
+            socket.leave(room.as_str());
+            let name = name_of(&socket);
+            socket
+                .to(room.as_str())
+                .emit(
+                    "user left",
+                    &RoomEvent {
+                        room: &room,
+                        name: &name,
+                    },
+                )
+                .await
+                .ok();
+            json!({ "ok": true })
+        },
+    );
+
+    socket.on(
+        "message",
+        |socket: SocketRef, Data(msg): Data<Message>| async move {
+            let from = name_of(&socket);
+            let out = json!({ "room": msg.room, "from": from, "text": msg.text, "at": now_ms() });
+            socket
+                .to(msg.room.as_str())
+                .emit("message", &out)
+                .await
+                .ok();
+            json!({ "ok": true })
+        },
+    );
+
+    // Rooms are still readable while the socket is disconnecting.
+    socket.on_disconnecting(|socket: SocketRef, _reason: DisconnectReason| async move {
+        let name = name_of(&socket);
+        for room in socket.rooms().into_iter().filter(|r| r != socket.id()) {
+            socket
+                .to(room.as_str())
+                .emit(
+                    "user left",
+                    &RoomEvent {
+                        room: &room,
+                        name: &name,
+                    },
+                )
+                .await
+                .ok();
+        }
+    });
+}
+
+#[derive(Debug, Serialize)]
+struct RoomInfo {
+    name: String,
+    members: usize,
+}
+
+async fn list_rooms(State(io): State<SocketIo>) -> Json<Vec<RoomInfo>> {
+    let sockets = io.fetch_sockets().await.unwrap_or_default();
+    let ids: HashSet<&str> = sockets.iter().map(|s| s.id.as_str()).collect();
+    let mut rooms: Vec<RoomInfo> = Vec::new();
+    for room in io.rooms().await.unwrap_or_default() {
+        if ids.contains(room.as_str()) {
+            continue; // each socket's own room
+        }
+        let members = sockets.iter().filter(|s| s.rooms.contains(&room)).count();
+        rooms.push(RoomInfo {
+            name: room,
+            members,
+        });
+    }
+    rooms.sort_by(|a, b| a.name.cmp(&b.name));
+    Json(rooms)
+}
+
+#[derive(Debug, Deserialize)]
+struct Announce {
+    text: String,
+}
+
+async fn announce(
+    State(io): State<SocketIo>,
+    Path(room): Path<String>,
+    Json(body): Json<Announce>,
+) -> impl IntoResponse {
+    let recipients = io
+        .within(room.as_str())
+        .fetch_sockets()
+        .await
+        .map(|s| s.len())
+        .unwrap_or(0);
+    let msg = json!({ "room": room, "from": "server", "text": body.text, "at": now_ms() });
+    io.within(room.as_str()).emit("message", &msg).await.ok();
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "recipients": recipients })),
+    )
+}
+
+const PAGE: &str = include_str!("index.html");
+const CDN_CLIENT: &str = "https://cdn.socket.io/4.8.1/socket.io.min.js";
+
+/// The official browser client from `node_modules`, if installed beside the crate.
+fn local_client() -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("node_modules/socket.io-client/dist/socket.io.min.js");
+    path.exists().then_some(path)
+}
+
+async fn page() -> Html<String> {
+    let src = if local_client().is_some() {
+        "/vendor/socket.io.min.js"
+    } else {
+        CDN_CLIENT
+    };
+    Html(PAGE.replace("{{CLIENT_SRC}}", src))
+}
+
+async fn client_js() -> Response {
+    match local_client().map(std::fs::read) {
+        Some(Ok(js)) => ([(header::CONTENT_TYPE, "text/javascript")], js).into_response(),
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt::init();
+    let (layer, io) = SocketIo::new_layer();
+    io.ns("/", on_connect).with(require_name);
+
+    let app = Router::new()
+        .route("/", get(page))
+        .route("/vendor/socket.io.min.js", get(client_js))
+        .route("/api/rooms", get(list_rooms))
+        .route("/api/rooms/{room}/announce", post(announce))
+        .with_state(io)
+        .layer(layer);
+
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("chat on http://{}", listener.local_addr()?);
+    axum::serve(listener, app).await
+}
