@@ -14,6 +14,10 @@ use super::{
 };
 use crate::service::Body;
 
+/// The most packets one GET answers with: python-engineio's client refuses a payload of more
+/// than 16 packets (and drops the connection), so the rest waits for the next poll.
+const MAX_PACKETS_PER_POLL: usize = 16;
+
 /// A GET: waits until packets are queued and answers them as one payload.
 pub(crate) async fn get(session: Session) -> Response<Body> {
     if session.transport() != TransportKind::Polling {
@@ -44,7 +48,10 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
         }
     }
     let mut size = frames.iter().map(polling_len).sum::<usize>();
-    while let Some(f) = outbox.try_next() {
+    // One place is kept for a close packet.
+    while frames.len() < MAX_PACKETS_PER_POLL - 1
+        && let Some(f) = outbox.try_next()
+    {
         let len = polling_len(&f) + 1;
         if size + len > max {
             outbox.put_back(f);
