@@ -76,9 +76,20 @@ pub enum BroadcastError {
     Adapter(#[from] AdapterError),
 }
 
-/// A selection of sockets and delivery flags, then an action. Built by `to`, `within`,
-/// `except`, `broadcast`, `local`, `volatile`, `compress` and `timeout`; see the
-/// [module docs](self).
+/// A selection of sockets and delivery flags, then an action.
+///
+/// Built from the [`SocketIo`](crate::SocketIo) handle (namespace `/`), a
+/// [`Namespace`](crate::Namespace) or a [`SocketRef`](crate::SocketRef) by `to`, `within`,
+/// `except`, `broadcast`, `local`, `volatile`, `compress` and `timeout`; then one action runs:
+/// `emit`, `emit_with_ack`, `fetch_sockets`, `sockets_join`, `sockets_leave`,
+/// `disconnect_sockets`, `rooms`. From a socket, `to`, `within`, `except` and `broadcast` leave
+/// the socket itself out, as in the reference server.
+///
+/// ```no_run
+/// # async fn f(io: tower_socketio::SocketIo) {
+/// io.to(["room1", "room2"]).except("muted").emit("news", &"hello").await.ok();
+/// # }
+/// ```
 #[derive(Clone)]
 #[must_use = "an operator does nothing until an action (emit, …) runs"]
 pub struct BroadcastOperator {
@@ -124,7 +135,7 @@ impl BroadcastOperator {
         self
     }
 
-    /// Same as [`BroadcastOperator::to`].
+    /// Same as [`BroadcastOperator::to`](crate::BroadcastOperator::to).
     pub fn within(self, rooms: impl IntoRooms) -> Self {
         self.to(rooms)
     }
@@ -153,7 +164,7 @@ impl BroadcastOperator {
         self
     }
 
-    /// How long [`BroadcastOperator::emit_with_ack`] waits for each answer (default: the
+    /// How long [`BroadcastOperator::emit_with_ack`](crate::BroadcastOperator::emit_with_ack) waits for each answer (default: the
     /// configured ack timeout).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -321,31 +332,31 @@ impl AckStream {
 macro_rules! operator_entry_points {
     ($ty:ty) => {
         impl $ty {
-            /// Selects the sockets in these rooms. See [`BroadcastOperator::to`].
+            /// Selects the sockets in these rooms. See [`BroadcastOperator::to`](crate::BroadcastOperator::to).
             pub fn to(&self, rooms: impl $crate::IntoRooms) -> $crate::BroadcastOperator {
                 self.op().to(rooms)
             }
-            /// Same as `to`. See [`BroadcastOperator::within`].
+            /// Same as `to`. See [`BroadcastOperator::within`](crate::BroadcastOperator::within).
             pub fn within(&self, rooms: impl $crate::IntoRooms) -> $crate::BroadcastOperator {
                 self.op().within(rooms)
             }
-            /// Leaves out the sockets in these rooms. See [`BroadcastOperator::except`].
+            /// Leaves out the sockets in these rooms. See [`BroadcastOperator::except`](crate::BroadcastOperator::except).
             pub fn except(&self, rooms: impl $crate::IntoRooms) -> $crate::BroadcastOperator {
                 self.op().except(rooms)
             }
-            /// This server only. See [`BroadcastOperator::local`].
+            /// This server only. See [`BroadcastOperator::local`](crate::BroadcastOperator::local).
             pub fn local(&self) -> $crate::BroadcastOperator {
                 self.op().local()
             }
-            /// Drops packets that cannot be queued now. See [`BroadcastOperator::volatile`].
+            /// Drops packets that cannot be queued now. See [`BroadcastOperator::volatile`](crate::BroadcastOperator::volatile).
             pub fn volatile(&self) -> $crate::BroadcastOperator {
                 self.op().volatile()
             }
-            /// A compression hint. See [`BroadcastOperator::compress`].
+            /// A compression hint. See [`BroadcastOperator::compress`](crate::BroadcastOperator::compress).
             pub fn compress(&self, compress: bool) -> $crate::BroadcastOperator {
                 self.op().compress(compress)
             }
-            /// The ack timeout of `emit_with_ack`. See [`BroadcastOperator::timeout`].
+            /// The ack timeout of `emit_with_ack`. See [`BroadcastOperator::timeout`](crate::BroadcastOperator::timeout).
             pub fn timeout(&self, timeout: std::time::Duration) -> $crate::BroadcastOperator {
                 self.op().timeout(timeout)
             }

@@ -10,7 +10,7 @@
 //! | [`Data<T>`], [`TryData<T>`] | the event's arguments | the auth object | |
 //! | [`Args`] | all arguments, binary kept | | |
 //! | [`AckSender`], [`Event`] | yes | | |
-//! | [`DisconnectReason`](crate::DisconnectReason) | | | yes |
+//! | [`DisconnectReason`] | | | yes |
 
 mod ack;
 mod data;
