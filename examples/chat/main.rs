@@ -89,32 +89,17 @@ fn require_name(Data(auth): Data<Auth>) -> Result<(), &'static str> {
     }
 }
 
-fn on_connect(socket: SocketRef, io: SocketIo, Data(auth): Data<Auth>) {
+fn on_connect(socket: SocketRef, Data(auth): Data<Auth>) {
     socket
         .extensions()
         .insert(Name(auth.name.unwrap_or_default()));
 
-    let io2 = io.clone();
     socket.on(
         "join",
-        move |socket: SocketRef, Data(room): Data<String>| {
-            let io = io2.clone();
-            async move {
-                socket.join(room.as_str());
-                let name = name_of(&socket);
-                socket
-                    .to(room.as_str())
-                    .emit(
-                        "user joined",
-                        &RoomEvent {
-                            room: &room,
-                            name: &name,
-                        },
-                    )
-                    .await
-                    .ok();
-                json!({ "room": room, "members": members(&io, &room).await })
-            }
+        |socket: SocketRef, io: SocketIo, Data(room): Data<String>| async move {
+            socket.join(room.as_str());
+            tell_room(&socket, "user joined", &room).await;
+            json!({ "room": room, "members": members(&io, &room).await })
         },
     );
 
@@ -122,18 +107,7 @@ fn on_connect(socket: SocketRef, io: SocketIo, Data(auth): Data<Auth>) {
         "leave",
         |socket: SocketRef, Data(room): Data<String>| async move {
             socket.leave(room.as_str());
-            let name = name_of(&socket);
-            socket
-                .to(room.as_str())
-                .emit(
-                    "user left",
-                    &RoomEvent {
-                        room: &room,
-                        name: &name,
-                    },
-                )
-                .await
-                .ok();
+            tell_room(&socket, "user left", &room).await;
             json!({ "ok": true })
         },
     );
@@ -154,21 +128,17 @@ fn on_connect(socket: SocketRef, io: SocketIo, Data(auth): Data<Auth>) {
 
     // Rooms are still readable while the socket is disconnecting.
     socket.on_disconnecting(|socket: SocketRef, _reason: DisconnectReason| async move {
-        let name = name_of(&socket);
         for room in socket.rooms().into_iter().filter(|r| r != socket.id()) {
-            socket
-                .to(room.as_str())
-                .emit(
-                    "user left",
-                    &RoomEvent {
-                        room: &room,
-                        name: &name,
-                    },
-                )
-                .await
-                .ok();
+            tell_room(&socket, "user left", &room).await;
         }
     });
+}
+
+/// Tells the other members of `room` that this socket's member joined or left.
+async fn tell_room(socket: &SocketRef, event: &str, room: &str) {
+    let name = name_of(socket);
+    let payload = RoomEvent { room, name: &name };
+    socket.to(room).emit(event, &payload).await.ok();
 }
 
 #[derive(Debug, Serialize)]
