@@ -270,6 +270,7 @@ impl SocketIo {
 
     /// Shuts down gracefully: new connections are refused, and every socket disconnects with
     /// [`DisconnectReason::ServerShuttingDown`] after what was queued for it is delivered.
+    /// Call it from within the tokio runtime that serves the layer.
     pub fn close(&self) {
         if let Some(engine) = self.engine() {
             engine.close();

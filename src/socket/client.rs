@@ -183,6 +183,12 @@ impl Client {
             for p in connecting.remove(&path).unwrap_or_default() {
                 Self::deliver(&socket, p);
             }
+            drop(connecting);
+            // The connection may have closed while the socket was being set up, after the
+            // close went through the client's sockets: close this one too.
+            if let Some(reason) = client.session.close_reason() {
+                socket.close(reason.into());
+            }
         });
     }
 
