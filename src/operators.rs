@@ -96,6 +96,9 @@ pub struct BroadcastOperator {
     ns: Option<Arc<NsInner>>,
     opts: BroadcastOptions,
     timeout: Option<Duration>,
+    /// For a socket's operators: the socket, left out of any room selection, and the only
+    /// target when no selection is made (`socket.volatile().emit(..)`).
+    sender: Option<String>,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
@@ -114,23 +117,40 @@ impl BroadcastOperator {
             ns,
             opts: BroadcastOptions::default(),
             timeout: None,
+            sender: None,
         }
     }
 
-    /// Leaves the socket `sid` out (a socket's own operators).
-    pub(crate) fn excluding(mut self, sid: &str) -> Self {
-        self.opts.except.insert(sid.to_owned());
+    /// A socket's operator: selections leave `sid` out; with none, `sid` alone is the target.
+    pub(crate) fn from_socket(mut self, sid: &str) -> Self {
+        self.sender = Some(sid.to_owned());
         self
     }
 
-    /// Targets only the socket `sid` (a socket's own flags).
-    pub(crate) fn only(mut self, sid: &str) -> Self {
-        self.opts.rooms.insert(sid.to_owned());
+    /// A selection leaves the socket itself out (a socket's operators).
+    fn select(mut self) -> Self {
+        if let Some(sid) = self.sender.take() {
+            self.opts.except.insert(sid);
+        }
         self
+    }
+
+    /// The options an action runs with.
+    fn finish(mut self) -> Self {
+        if let Some(sid) = self.sender.take() {
+            self.opts.rooms.insert(sid);
+        }
+        self
+    }
+
+    /// Every socket of the namespace but the sender (a socket's `broadcast`).
+    pub(crate) fn all_but_sender(self) -> Self {
+        self.select()
     }
 
     /// Targets the sockets in these rooms (added to the rooms already selected).
     pub fn to(mut self, rooms: impl IntoRooms) -> Self {
+        self = self.select();
         self.opts.rooms.extend(rooms.into_rooms());
         self
     }
@@ -142,6 +162,7 @@ impl BroadcastOperator {
 
     /// Leaves out the sockets in these rooms.
     pub fn except(mut self, rooms: impl IntoRooms) -> Self {
+        self = self.select();
         self.opts.except.extend(rooms.into_rooms());
         self
     }
@@ -203,9 +224,10 @@ impl BroadcastOperator {
         event: &str,
         data: &T,
     ) -> Result<(), BroadcastError> {
-        let Some(ns) = self.ns else { return Ok(()) };
+        let this = self.finish();
+        let Some(ns) = this.ns else { return Ok(()) };
         let packet = Self::encode(&ns, event, data, None)?;
-        ns.adapter().broadcast(packet, self.opts).await?;
+        ns.adapter().broadcast(packet, this.opts).await?;
         Ok(())
     }
 
@@ -216,10 +238,11 @@ impl BroadcastOperator {
         event: &str,
         data: &T,
     ) -> Result<AckStream, BroadcastError> {
-        let Some(ns) = self.ns else {
+        let this = self.finish();
+        let Some(ns) = this.ns else {
             return Ok(AckStream(futures_util::stream::empty().boxed()));
         };
-        let timeout = match (self.timeout, ns.io.upgrade()) {
+        let timeout = match (this.timeout, ns.io.upgrade()) {
             (Some(t), _) => t,
             (None, Some(io)) => io.config.ack_timeout,
             (None, None) => Duration::from_secs(5),
@@ -228,50 +251,55 @@ impl BroadcastOperator {
         let packet = Self::encode(&ns, event, data, Some(id))?;
         let stream = ns
             .adapter()
-            .broadcast_with_ack(packet, id, self.opts, timeout)
+            .broadcast_with_ack(packet, id, this.opts, timeout)
             .await?;
         Ok(AckStream(stream))
     }
 
     /// Describes the selected sockets.
     pub async fn fetch_sockets(self) -> Result<Vec<SocketInfo>, BroadcastError> {
-        let Some(ns) = self.ns else {
+        let this = self.finish();
+        let Some(ns) = this.ns else {
             return Ok(Vec::new());
         };
-        Ok(ns.adapter().fetch_sockets(self.opts).await?)
+        Ok(ns.adapter().fetch_sockets(this.opts).await?)
     }
 
     /// Makes the selected sockets join rooms.
     pub async fn sockets_join(self, rooms: impl IntoRooms) -> Result<(), BroadcastError> {
-        let Some(ns) = self.ns else { return Ok(()) };
+        let this = self.finish();
+        let Some(ns) = this.ns else { return Ok(()) };
         Ok(ns
             .adapter()
-            .add_sockets(self.opts, rooms.into_rooms())
+            .add_sockets(this.opts, rooms.into_rooms())
             .await?)
     }
 
     /// Makes the selected sockets leave rooms.
     pub async fn sockets_leave(self, rooms: impl IntoRooms) -> Result<(), BroadcastError> {
-        let Some(ns) = self.ns else { return Ok(()) };
+        let this = self.finish();
+        let Some(ns) = this.ns else { return Ok(()) };
         Ok(ns
             .adapter()
-            .del_sockets(self.opts, rooms.into_rooms())
+            .del_sockets(this.opts, rooms.into_rooms())
             .await?)
     }
 
     /// Disconnects the selected sockets from the namespace; with `close`, closes their whole
     /// connection.
     pub async fn disconnect_sockets(self, close: bool) -> Result<(), BroadcastError> {
-        let Some(ns) = self.ns else { return Ok(()) };
-        Ok(ns.adapter().disconnect_sockets(self.opts, close).await?)
+        let this = self.finish();
+        let Some(ns) = this.ns else { return Ok(()) };
+        Ok(ns.adapter().disconnect_sockets(this.opts, close).await?)
     }
 
     /// The rooms of the namespace that have sockets, sorted (each socket's own room included).
     pub async fn rooms(self) -> Result<Vec<Room>, BroadcastError> {
-        let Some(ns) = self.ns else {
+        let this = self.finish();
+        let Some(ns) = this.ns else {
             return Ok(Vec::new());
         };
-        Ok(ns.adapter().rooms(self.opts).await?)
+        Ok(ns.adapter().rooms(this.opts).await?)
     }
 
     /// Sends an event to the other servers of the cluster (see
@@ -281,7 +309,8 @@ impl BroadcastOperator {
         event: &str,
         data: &T,
     ) -> Result<(), BroadcastError> {
-        let Some(ns) = self.ns else { return Ok(()) };
+        let this = self.finish();
+        let Some(ns) = this.ns else { return Ok(()) };
         let args = to_args(data).map_err(EmitError::from)?;
         Ok(ns
             .adapter()
@@ -291,7 +320,8 @@ impl BroadcastOperator {
 
     /// How many servers share the namespace.
     pub async fn server_count(self) -> Result<u16, BroadcastError> {
-        let Some(ns) = self.ns else { return Ok(1) };
+        let this = self.finish();
+        let Some(ns) = this.ns else { return Ok(1) };
         Ok(ns.adapter().server_count().await?)
     }
 }
@@ -416,6 +446,10 @@ macro_rules! operator_actions {
                 &self,
             ) -> Result<Vec<$crate::adapter::Room>, $crate::BroadcastError> {
                 self.op().rooms().await
+            }
+            /// How many servers share the namespace.
+            pub async fn server_count(&self) -> Result<u16, $crate::BroadcastError> {
+                self.op().server_count().await
             }
             /// Sends an event to the other servers of the cluster.
             pub async fn server_side_emit<T: serde::Serialize + ?Sized>(

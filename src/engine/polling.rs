@@ -39,11 +39,15 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
             if session.is_upgrading() {
                 frames.push(Frame::NOOP);
             } else {
+                // Dropped while waiting: the server dropped the request because its connection
+                // closed. The client is gone; do not wait for the heartbeat to tell.
+                let gone = PollGone(&session);
                 tokio::select! {
                     f = outbox.next() => frames.extend(f),
                     () = &mut release => frames.push(Frame::NOOP),
                     _ = session.closed() => {}
                 }
+                std::mem::forget(gone);
             }
         }
     }
@@ -106,6 +110,16 @@ where
     // client) must not make the session's next POST look concurrent.
     let _posting = PostingGuard(&session);
     read_and_dispatch(&session, body).await
+}
+
+/// Closes the session when a waiting GET is dropped before it answered.
+struct PollGone<'a>(&'a Session);
+
+impl Drop for PollGone<'_> {
+    fn drop(&mut self) {
+        tracing::debug!(sid = %self.0.id(), "polling request dropped while waiting");
+        self.0.close_with(DisconnectReason::TransportClose);
+    }
 }
 
 /// Clears a session's `posting` flag when the POST that set it ends, however it ends.

@@ -355,12 +355,14 @@ impl Socket {
 }
 
 impl SocketRef {
-    fn others(&self) -> crate::BroadcastOperator {
-        crate::BroadcastOperator::new(Some(self.ns.clone())).excluding(self.id())
+    /// This socket's operator: a room selection leaves the socket out; without one, the socket
+    /// itself is the target.
+    fn me(&self) -> crate::BroadcastOperator {
+        crate::BroadcastOperator::new(Some(self.ns.clone())).from_socket(self.id())
     }
 
-    fn me(&self) -> crate::BroadcastOperator {
-        crate::BroadcastOperator::new(Some(self.ns.clone())).only(self.id())
+    fn others(&self) -> crate::BroadcastOperator {
+        self.me().all_but_sender()
     }
 
     /// The sockets in these rooms, this one left out.
@@ -384,6 +386,7 @@ impl SocketRef {
     }
 
     /// This socket, on this server only (see [`BroadcastOperator::local`](crate::BroadcastOperator::local)).
+    /// Like every flag, it can be followed by `to`/`except`, which then leave this socket out.
     pub fn local(&self) -> crate::BroadcastOperator {
         self.me().local()
     }
