@@ -122,7 +122,7 @@ impl BroadcastOperator {
     }
 
     /// A socket's operator: selections leave `sid` out; with none, `sid` alone is the target.
-    pub(crate) fn from_socket(mut self, sid: &str) -> Self {
+    pub(crate) fn for_socket(mut self, sid: &str) -> Self {
         self.sender = Some(sid.to_owned());
         self
     }

@@ -358,7 +358,7 @@ impl SocketRef {
     /// This socket's operator: a room selection leaves the socket out; without one, the socket
     /// itself is the target.
     fn me(&self) -> crate::BroadcastOperator {
-        crate::BroadcastOperator::new(Some(self.ns.clone())).from_socket(self.id())
+        crate::BroadcastOperator::new(Some(self.ns.clone())).for_socket(self.id())
     }
 
     fn others(&self) -> crate::BroadcastOperator {
