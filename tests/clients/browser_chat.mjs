@@ -1,0 +1,179 @@
+// Drives the chat example's page (examples/chat/index.html) in headless Chromium through
+// playwright-core, with the official browser client the page loads:
+//
+//   node tests/clients/browser_chat.mjs --url http://127.0.0.1:PORT \
+//        [--chromium /usr/bin/chromium] [--timeout MS]
+//
+// Two pages enter room `lobby` as alice and bob, a third enters room `other` as carol (fill
+// #name and #room, click #enter, wait for #status[data-joined]); alice sends a message (#text,
+// #submit); bob sees it in #log, carol sees nothing of it (checked after an announcement to her
+// room reached her page, which the server queues after the message). The pages must load the
+// client from the server itself (/vendor/socket.io.min.js): every request leaving 127.0.0.1 is
+// aborted, and any page error fails the run. No screenshots.
+//
+// Chromium: the system's (Debian package `chromium`), headless, with a fresh temporary profile.
+// Prints one JSON line and exits 0 on success; exits 1 with a message on stderr otherwise.
+import { createRequire } from "node:module";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import assert from "node:assert/strict";
+
+const require = createRequire(import.meta.url);
+
+const args = {};
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (!a.startsWith("--")) fail(`unexpected argument ${a}`);
+  args[a.slice(2)] = process.argv[++i];
+}
+const url = args.url;
+const executablePath = args.chromium ?? "/usr/bin/chromium";
+const timeoutMs = Number(args.timeout ?? 60000);
+const STEP_MS = 10000;
+let step = "start";
+let context = null;
+let profile = null;
+
+function cleanup() {
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  profile = null;
+}
+async function fail(msg) {
+  process.stderr.write(`FAIL [browser chat, step ${step}]: ${msg?.stack ?? msg}\n`);
+  const c = context;
+  context = null;
+  // Closing the browser must not hang the failure.
+  if (c) await Promise.race([c.close().catch(() => {}), new Promise((r) => setTimeout(r, 3000))]);
+  cleanup();
+  process.exit(1);
+}
+process.on("unhandledRejection", fail);
+process.on("uncaughtException", fail);
+const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
+
+if (!url) fail("--url is required");
+if (!existsSync(executablePath)) {
+  fail(`Chromium is not installed at ${executablePath} (Debian: apt-get install chromium; ./scripts/test installs it)`);
+}
+
+// The example serves the browser client from node_modules beside the crate (the repository
+// root, the working directory); without it the page would need the CDN, which this test refuses.
+if (!existsSync("node_modules/socket.io-client/dist/socket.io.min.js")) {
+  fail("node_modules/socket.io-client is not installed in the repository root (npm ci): the chat page needs it");
+}
+
+const { chromium } = require("playwright-core");
+const origin = new URL(url).origin;
+
+async function enter(name, room) {
+  const page = await context.newPage();
+  page.setDefaultTimeout(STEP_MS);
+  page.on("pageerror", (e) => fail(`${name}'s page: ${e?.stack ?? e}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") fail(`${name}'s page console: ${m.text()}`);
+  });
+  await page.goto(url);
+  await page.fill("#name", name);
+  await page.fill("#room", room);
+  await page.click("#enter");
+  await page.waitForSelector(`#status[data-joined="${room}"]`);
+  // The page's client upgrades to WebSocket (the page's `socket` is a global binding).
+  await page.waitForFunction(() => socket?.io?.engine?.transport?.name === "websocket");
+  return page;
+}
+
+/// The texts of the page's log lines.
+const lines = (page) => page.$$eval("#log p", (ps) => ps.map((p) => p.textContent));
+
+/// Waits until the page's log has a line equal to `text`.
+async function seen(page, text) {
+  await page.waitForFunction(
+    (t) => [...document.querySelectorAll("#log p")].some((p) => p.textContent === t),
+    text,
+    { timeout: STEP_MS },
+  );
+}
+
+async function announce(room, text) {
+  const res = await fetch(`${origin}/api/rooms/${encodeURIComponent(room)}/announce`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ text }),
+  });
+  assert.equal(res.status, 202, `announce to ${room}`);
+  return (await res.json()).recipients;
+}
+
+async function main() {
+  step = "launch";
+  profile = mkdtempSync(join(tmpdir(), "tsio-chromium-"));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+    timeout: STEP_MS * 3,
+  });
+  // Nothing leaves 127.0.0.1: the client must come from the server itself.
+  const outside = [];
+  await context.route("**/*", (route) => {
+    const u = route.request().url();
+    if (u.startsWith(`${origin}/`) || u === origin) return route.continue();
+    outside.push(u);
+    return route.abort();
+  });
+
+  step = "enter";
+  const alice = await enter("alice", "lobby");
+  const scripts = await alice.$$eval("script[src]", (s) => s.map((e) => e.getAttribute("src")));
+  assert.deepEqual(scripts, ["/vendor/socket.io.min.js"], "the page loads the client from the server");
+  const bob = await enter("bob", "lobby");
+  const carol = await enter("carol", "other");
+  assert.equal(await bob.textContent("#status"), "in lobby with alice, bob");
+  assert.equal(await carol.textContent("#status"), "in other with carol");
+  await seen(alice, "bob joined lobby");
+
+  step = "message";
+  const text = "hello from alice <i>in</i> the browser";
+  await alice.fill("#text", text);
+  await alice.click("#submit");
+  await seen(bob, `alice: ${text}`);
+  await seen(alice, `me: ${text}`);
+  assert.equal(await alice.inputValue("#text"), "", "the input is cleared after sending");
+
+  step = "other room";
+  // Queued after alice's message (it was acknowledged): once carol's page shows it, anything
+  // of the lobby's would have shown before.
+  assert.equal(await announce("other", "carol, are you there?"), 1);
+  await seen(carol, "server: carol, are you there?");
+  assert.deepEqual(await lines(carol), ["server: carol, are you there?"], "carol's log");
+  assert.equal(await announce("lobby", "sync"), 2);
+  await seen(alice, "server: sync");
+  await seen(bob, "server: sync");
+  assert.deepEqual(await lines(alice), ["bob joined lobby", `me: ${text}`, "server: sync"], "alice's log");
+  assert.deepEqual(await lines(bob), [`alice: ${text}`, "server: sync"], "bob's log");
+
+  step = "leave";
+  await bob.close();
+  await seen(alice, "bob left lobby");
+  assert.deepEqual(outside, [], "requests outside 127.0.0.1");
+
+  step = "close";
+  clearTimeout(timer);
+  const c = context;
+  context = null;
+  await c.close();
+  cleanup();
+  process.stdout.write(JSON.stringify({ ok: true, client: "socket.io-client (browser)", scenario: "browser_chat" }) + "\n");
+  process.exit(0);
+}
+
+main().catch(fail);
