@@ -1,359 +1,605 @@
 //! Socket.IO v5 packets: `<type>[<attachments>-][<namespace>,][<ack id>][<JSON>]`.
 //!
-//! Pure functions over strings and bytes. A binary packet arrives in two steps: the text packet
-//! with placeholders (`{"_placeholder":true,"num":N}`), then its attachments, one binary message
-//! each; [`PartialPacket`] gathers them.
-
-use std::io::Write as _;
+//! Pure functions over strings and bytes, no IO. Types: `0` CONNECT, `1` DISCONNECT, `2` EVENT,
+//! `3` ACK, `4` CONNECT_ERROR, `5` BINARY_EVENT, `6` BINARY_ACK. The main namespace `/` is
+//! written by omission.
+//!
+//! A binary packet arrives in two steps: the text packet, in which each buffer is replaced by
+//! the placeholder `{"_placeholder":true,"num":N}`, then its attachments, one binary message
+//! each. [`decode`] returns a [`PartialPacket`] for it, which [`PartialPacket::push`] completes.
+//!
+//! Whether a packet is binary is not part of [`PacketData`]: [`encode`] writes BINARY_EVENT /
+//! BINARY_ACK exactly when a [`Value::Bytes`] is somewhere in the arguments.
 
 use bytes::Bytes;
+use serde::Deserialize as _;
 
-use super::value::Value;
+use super::value::{Value, json_len_hint, write_json, write_json_str};
 use crate::socket::socket::RESERVED_EVENTS;
 
 /// The payload of a packet, by type.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PacketData {
-    /// `0`: the auth object (client to server) or `{"sid": …}` (server to client).
+    /// `0`: the auth object (client to server, optional) or `{"sid": …}` (server to client).
     Connect(Option<Value>),
-    /// `1`.
+    /// `1`: leave the namespace.
     Disconnect,
     /// `2` or `5`: an event and its arguments.
     Event { event: String, args: Vec<Value> },
     /// `3` or `6`: the arguments of an acknowledgement.
     Ack(Vec<Value>),
-    /// `4`: `{"message": …, "data"?: …}`.
+    /// `4`: `{"message": …, "data"?: …}` (a string from old clients is accepted too).
     ConnectError(Value),
 }
 
 /// A whole packet.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Packet {
+    /// The namespace, starting with `/`; `/` is the main namespace.
     pub(crate) ns: String,
+    /// The type and payload.
     pub(crate) data: PacketData,
+    /// The ack id: on an EVENT, the sender wants an ACK with this id; on an ACK, the id it
+    /// answers. Only EVENT and ACK packets carry one; [`encode`] ignores it on the others.
     pub(crate) id: Option<u64>,
 }
 
 /// Limits on what a client may send.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DecodeLimits {
+    /// The most attachments one binary packet may declare.
     pub(crate) max_attachments: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_attachments: 10,
+        }
+    }
 }
 
 /// Why a packet is invalid. Each ends the connection with "parse error".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ParseError {
+    /// The message is empty.
     #[error("empty packet")]
     Empty,
+    /// The first character is not `0`..=`6`.
     #[error("unknown packet type {0:?}")]
     UnknownType(char),
-    #[error("invalid attachment count")]
-    BadAttachments,
-    #[error("{0} attachments is more than the limit of {1}")]
-    TooManyAttachments(usize, usize),
-    #[error("invalid ack id")]
+    /// A binary packet without `<digits>-` after its type, or a count that overflows.
+    #[error("invalid attachment count: a binary packet needs `<count>-` after its type")]
+    BadAttachmentCount,
+    /// More attachments than [`DecodeLimits::max_attachments`].
+    #[error("{count} attachments is more than the limit of {max}")]
+    TooManyAttachments {
+        /// The declared count.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A binary packet declaring zero attachments.
+    #[error("a binary packet must declare at least one attachment")]
+    NoAttachments,
+    /// `<digits>-` after the type of a packet that is not binary.
+    #[error("attachments declared on a {0} packet, which is not binary")]
+    AttachmentsOnNonBinary(&'static str),
+    /// A namespace not followed by `,` in a packet that has more than the namespace.
+    #[error("namespace not terminated by ','")]
+    UnterminatedNamespace,
+    /// Ack id digits that do not fit a `u64`.
+    #[error("invalid ack id: more than a 64-bit number")]
     BadAckId,
+    /// An ack id on a CONNECT, DISCONNECT or CONNECT_ERROR packet.
+    #[error("a {0} packet cannot carry an ack id")]
+    UnexpectedAckId(&'static str),
+    /// An ACK without an id.
+    #[error("a {0} packet needs an ack id")]
+    MissingAckId(&'static str),
+    /// The payload is not JSON.
     #[error("invalid JSON payload: {0}")]
     Json(String),
-    #[error("payload of the wrong shape for a {0} packet")]
-    Shape(&'static str),
+    /// Something after the JSON payload.
+    #[error("unexpected data after the JSON payload")]
+    TrailingData,
+    /// A payload of the wrong shape for its type.
+    #[error("the payload of a {packet} packet must be {expected}")]
+    Shape {
+        /// The packet type.
+        packet: &'static str,
+        /// What its payload must be.
+        expected: &'static str,
+    },
+    /// An event a client may not send.
     #[error("the event name {0:?} is reserved")]
     ReservedEvent(String),
-    #[error("placeholder refers to a missing attachment")]
-    BadPlaceholder,
+    /// A placeholder naming an attachment that was not declared.
+    #[error("placeholder {num} is out of range for {count} attachments")]
+    PlaceholderOutOfRange {
+        /// The placeholder's `num`.
+        num: u64,
+        /// The declared count.
+        count: usize,
+    },
+    /// Two placeholders naming the same attachment.
+    #[error("attachment {0} has more than one placeholder")]
+    DuplicatePlaceholder(u64),
+    /// A declared attachment that no placeholder names.
+    #[error("attachment {0} has no placeholder")]
+    MissingPlaceholder(usize),
+    /// A binary message when the packet already had all its attachments.
+    #[error("binary attachment received after the packet was complete")]
+    UnexpectedAttachment,
+}
+
+/// The seven packet types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Connect,
+    Disconnect,
+    Event,
+    Ack,
+    ConnectError,
+    BinaryEvent,
+    BinaryAck,
+}
+
+impl Kind {
+    fn from_char(c: char) -> Option<Kind> {
+        Some(match c {
+            '0' => Kind::Connect,
+            '1' => Kind::Disconnect,
+            '2' => Kind::Event,
+            '3' => Kind::Ack,
+            '4' => Kind::ConnectError,
+            '5' => Kind::BinaryEvent,
+            '6' => Kind::BinaryAck,
+            _ => return None,
+        })
+    }
+
+    fn as_char(self) -> char {
+        match self {
+            Kind::Connect => '0',
+            Kind::Disconnect => '1',
+            Kind::Event => '2',
+            Kind::Ack => '3',
+            Kind::ConnectError => '4',
+            Kind::BinaryEvent => '5',
+            Kind::BinaryAck => '6',
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Connect => "CONNECT",
+            Kind::Disconnect => "DISCONNECT",
+            Kind::Event => "EVENT",
+            Kind::Ack => "ACK",
+            Kind::ConnectError => "CONNECT_ERROR",
+            Kind::BinaryEvent => "BINARY_EVENT",
+            Kind::BinaryAck => "BINARY_ACK",
+        }
+    }
+
+    fn is_binary(self) -> bool {
+        matches!(self, Kind::BinaryEvent | Kind::BinaryAck)
+    }
+
+    /// EVENT and ACK packets (binary or not) may carry an ack id.
+    fn takes_id(self) -> bool {
+        matches!(
+            self,
+            Kind::Event | Kind::Ack | Kind::BinaryEvent | Kind::BinaryAck
+        )
+    }
 }
 
 /// A decoded text packet: complete, or waiting for attachments.
 #[derive(Debug)]
 pub(crate) enum Decoded {
+    /// The packet needs nothing more.
     Complete(Packet),
+    /// A binary packet: feed it the next binary messages.
     Partial(PartialPacket),
 }
 
-/// A binary packet waiting for its attachments.
+/// A binary packet waiting for its attachments. Its placeholders were checked when the text
+/// packet was decoded: they name each declared attachment exactly once.
 #[derive(Debug)]
 pub(crate) struct PartialPacket {
-    packet: Packet,
+    /// `None` once complete.
+    packet: Option<Packet>,
     expected: usize,
     attachments: Vec<Bytes>,
 }
 
 impl PartialPacket {
-    /// Adds the next attachment; returns the packet once all have arrived.
+    /// Adds the next attachment; returns the packet, placeholders replaced by the buffers, once
+    /// all have arrived. An attachment after that is an error.
     pub(crate) fn push(&mut self, data: Bytes) -> Result<Option<Packet>, ParseError> {
+        if self.packet.is_none() || self.attachments.len() >= self.expected {
+            return Err(ParseError::UnexpectedAttachment);
+        }
         self.attachments.push(data);
         if self.attachments.len() < self.expected {
             return Ok(None);
         }
-        let mut packet = std::mem::replace(
-            &mut self.packet,
-            Packet {
-                ns: String::new(),
-                data: PacketData::Disconnect,
-                id: None,
-            },
-        );
-        let args = match &mut packet.data {
-            PacketData::Event { args, .. } | PacketData::Ack(args) => args,
-            _ => return Err(ParseError::Shape("binary")),
+        let Some(mut packet) = self.packet.take() else {
+            return Err(ParseError::UnexpectedAttachment);
         };
-        for a in args.iter_mut() {
-            fill(a, &self.attachments)?;
+        let attachments = std::mem::take(&mut self.attachments);
+        if let PacketData::Event { args, .. } | PacketData::Ack(args) = &mut packet.data {
+            for arg in args {
+                fill(arg, &attachments)?;
+            }
         }
         Ok(Some(packet))
     }
 }
 
-/// The attachment index if `v` is exactly a placeholder object.
-fn placeholder(v: &Value) -> Option<Option<u64>> {
+/// The attachment index if `v` is exactly a placeholder: an object with exactly the two keys
+/// `_placeholder` (`true`) and `num` (a non-negative integer), in either order.
+fn placeholder_num(v: &Value) -> Option<u64> {
     let Value::Object(fields) = v else {
         return None;
     };
-    if fields.len() != 2 {
+    let [(k1, v1), (k2, v2)] = fields.as_slice() else {
         return None;
+    };
+    let (flag, num) = match (k1.as_str(), k2.as_str()) {
+        ("_placeholder", "num") => (v1, v2),
+        ("num", "_placeholder") => (v2, v1),
+        _ => return None,
+    };
+    match (flag, num) {
+        (Value::Bool(true), Value::Number(n)) => n.as_u64(),
+        _ => None,
     }
-    let mut is = false;
-    let mut num = None;
-    for (k, v) in fields {
-        match (k.as_str(), v) {
-            ("_placeholder", Value::Bool(true)) => is = true,
-            ("num", Value::Number(n)) => num = Some(n.as_u64()),
-            _ => return None,
-        }
-    }
-    if is { num } else { None }
 }
 
-fn fill(v: &mut Value, attachments: &[Bytes]) -> Result<(), ParseError> {
-    match placeholder(v) {
-        Some(Some(n)) => {
-            let data = usize::try_from(n)
-                .ok()
-                .and_then(|n| attachments.get(n))
-                .ok_or(ParseError::BadPlaceholder)?;
-            *v = Value::Bytes(data.clone());
-            Ok(())
-        }
-        Some(None) => Err(ParseError::BadPlaceholder),
-        None => match v {
-            Value::Array(items) => items.iter_mut().try_for_each(|i| fill(i, attachments)),
-            Value::Object(fields) => fields
-                .iter_mut()
-                .try_for_each(|(_, i)| fill(i, attachments)),
-            _ => Ok(()),
-        },
+/// Collects the `num` of every placeholder, depth-first.
+fn collect_placeholders(v: &Value, out: &mut Vec<u64>) {
+    if let Some(n) = placeholder_num(v) {
+        out.push(n);
+        return;
     }
+    match v {
+        Value::Array(items) => items.iter().for_each(|i| collect_placeholders(i, out)),
+        Value::Object(fields) => fields
+            .iter()
+            .for_each(|(_, i)| collect_placeholders(i, out)),
+        _ => {}
+    }
+}
+
+/// Checks that the placeholders name each of `count` attachments exactly once. Allocates only
+/// in proportion to the placeholders found, never to the declared count.
+fn check_placeholders(args: &[Value], count: usize) -> Result<(), ParseError> {
+    let mut nums = Vec::new();
+    for arg in args {
+        collect_placeholders(arg, &mut nums);
+    }
+    if let Some(&num) = nums
+        .iter()
+        .find(|&&n| usize::try_from(n).map_or(true, |n| n >= count))
+    {
+        return Err(ParseError::PlaceholderOutOfRange { num, count });
+    }
+    nums.sort_unstable();
+    if let Some(pair) = nums.windows(2).find(|w| w.first() == w.get(1)) {
+        return Err(ParseError::DuplicatePlaceholder(
+            pair.first().copied().unwrap_or_default(),
+        ));
+    }
+    // Distinct and all below `count`: any gap is a missing attachment.
+    let missing = nums
+        .iter()
+        .zip(0u64..)
+        .find(|(n, i)| *n != i)
+        .map_or(nums.len(), |(_, i)| {
+            usize::try_from(i).unwrap_or(usize::MAX)
+        });
+    if missing < count {
+        return Err(ParseError::MissingPlaceholder(missing));
+    }
+    Ok(())
+}
+
+/// Replaces every placeholder with its attachment.
+fn fill(v: &mut Value, attachments: &[Bytes]) -> Result<(), ParseError> {
+    if let Some(num) = placeholder_num(v) {
+        let data = usize::try_from(num)
+            .ok()
+            .and_then(|i| attachments.get(i))
+            .ok_or(ParseError::PlaceholderOutOfRange {
+                num,
+                count: attachments.len(),
+            })?;
+        *v = Value::Bytes(data.clone());
+        return Ok(());
+    }
+    match v {
+        Value::Array(items) => items.iter_mut().try_for_each(|i| fill(i, attachments)),
+        Value::Object(fields) => fields
+            .iter_mut()
+            .try_for_each(|(_, i)| fill(i, attachments)),
+        _ => Ok(()),
+    }
+}
+
+/// Splits the leading ASCII digits off `s`.
+fn split_digits(s: &str) -> (&str, &str) {
+    let n = s.bytes().take_while(u8::is_ascii_digit).count();
+    // `n` ASCII bytes: a char boundary.
+    s.split_at_checked(n).unwrap_or(("", s))
+}
+
+/// Parses the JSON payload (serde_json's recursion limit of 128 applies).
+fn parse_json(s: &str) -> Result<Value, ParseError> {
+    let mut de = serde_json::Deserializer::from_str(s);
+    let v = Value::deserialize(&mut de).map_err(|e| ParseError::Json(e.to_string()))?;
+    de.end().map_err(|_| ParseError::TrailingData)?;
+    Ok(v)
 }
 
 /// Decodes a text packet from a client.
+///
+/// Beyond the grammar this checks what a server needs: each type's payload shape, ack ids only
+/// on EVENT/ACK (and always on ACK), no reserved event names, attachments within `limits`,
+/// and placeholders naming each attachment exactly once.
+///
+/// For compatibility with older clients (the JavaScript parser accepts it, old Python clients
+/// send it) a namespace may end the packet without a `,` on CONNECT and DISCONNECT, e.g.
+/// `1/admin`; on other types that is [`ParseError::UnterminatedNamespace`].
 pub(crate) fn decode(text: &str, limits: &DecodeLimits) -> Result<Decoded, ParseError> {
-    let mut rest = text;
-    let kind = rest.chars().next().ok_or(ParseError::Empty)?;
-    rest = &rest[kind.len_utf8()..];
-    let binary = matches!(kind, '5' | '6');
-    if !('0'..='6').contains(&kind) {
-        return Err(ParseError::UnknownType(kind));
-    }
-    let mut attachments = 0usize;
-    if binary {
-        let dash = rest.find('-').ok_or(ParseError::BadAttachments)?;
-        let digits = &rest[..dash];
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ParseError::BadAttachments);
+    let mut chars = text.chars();
+    let first = chars.next().ok_or(ParseError::Empty)?;
+    let kind = Kind::from_char(first).ok_or(ParseError::UnknownType(first))?;
+    let mut rest = chars.as_str();
+
+    // Attachment count.
+    let (digits, after) = split_digits(rest);
+    let attachments = if kind.is_binary() {
+        let after = match after.strip_prefix('-') {
+            Some(after) if !digits.is_empty() => after,
+            _ => return Err(ParseError::BadAttachmentCount),
+        };
+        let count: usize = digits.parse().map_err(|_| ParseError::BadAttachmentCount)?;
+        if count == 0 {
+            return Err(ParseError::NoAttachments);
         }
-        attachments = digits.parse().map_err(|_| ParseError::BadAttachments)?;
-        if attachments > limits.max_attachments {
-            return Err(ParseError::TooManyAttachments(
-                attachments,
-                limits.max_attachments,
-            ));
+        if count > limits.max_attachments {
+            return Err(ParseError::TooManyAttachments {
+                count,
+                max: limits.max_attachments,
+            });
         }
-        rest = &rest[dash + 1..];
-    }
+        rest = after;
+        count
+    } else {
+        if !digits.is_empty() && after.starts_with('-') {
+            return Err(ParseError::AttachmentsOnNonBinary(kind.name()));
+        }
+        0
+    };
+
+    // Namespace.
     let ns = if rest.starts_with('/') {
-        let end = rest.find(',').unwrap_or(rest.len());
-        let ns = rest[..end].to_owned();
-        rest = rest.get(end + 1..).unwrap_or("");
-        ns
-    } else {
-        "/".to_owned()
-    };
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let id = if digits > 0 {
-        if matches!(kind, '0' | '1' | '4') {
-            return Err(ParseError::BadAckId);
+        match rest.split_once(',') {
+            Some((ns, after)) => {
+                rest = after;
+                ns
+            }
+            None if matches!(kind, Kind::Connect | Kind::Disconnect) => std::mem::take(&mut rest),
+            None => return Err(ParseError::UnterminatedNamespace),
         }
-        let id = rest[..digits]
-            .parse::<u64>()
-            .map_err(|_| ParseError::BadAckId)?;
-        rest = &rest[digits..];
-        Some(id)
     } else {
-        None
+        "/"
     };
+
+    // Ack id.
+    let (digits, after) = split_digits(rest);
+    let id = if digits.is_empty() {
+        None
+    } else {
+        if !kind.takes_id() {
+            return Err(ParseError::UnexpectedAckId(kind.name()));
+        }
+        rest = after;
+        Some(digits.parse::<u64>().map_err(|_| ParseError::BadAckId)?)
+    };
+    if matches!(kind, Kind::Ack | Kind::BinaryAck) && id.is_none() {
+        return Err(ParseError::MissingAckId(kind.name()));
+    }
+
+    // Payload.
+    if kind == Kind::Disconnect && !rest.is_empty() {
+        return Err(ParseError::Shape {
+            packet: kind.name(),
+            expected: "empty",
+        });
+    }
     let payload = if rest.is_empty() {
         None
     } else {
-        Some(serde_json::from_str::<Value>(rest).map_err(|e| ParseError::Json(e.to_string()))?)
+        Some(parse_json(rest)?)
+    };
+    let shape = |expected| ParseError::Shape {
+        packet: kind.name(),
+        expected,
     };
     let data = match kind {
-        '0' => match payload {
+        Kind::Connect => match payload {
             None => PacketData::Connect(None),
             Some(v @ Value::Object(_)) => PacketData::Connect(Some(v)),
-            Some(_) => return Err(ParseError::Shape("CONNECT")),
+            Some(_) => return Err(shape("an object or empty")),
         },
-        '1' => match payload {
-            None => PacketData::Disconnect,
-            Some(_) => return Err(ParseError::Shape("DISCONNECT")),
-        },
-        '2' | '5' => match payload {
-            Some(Value::Array(mut items)) if matches!(items.first(), Some(Value::String(_))) => {
-                let Value::String(event) = items.remove(0) else {
-                    return Err(ParseError::Shape("EVENT"));
-                };
-                if RESERVED_EVENTS.contains(&event.as_str()) {
-                    return Err(ParseError::ReservedEvent(event));
-                }
-                PacketData::Event { event, args: items }
+        Kind::Disconnect => PacketData::Disconnect,
+        Kind::Event | Kind::BinaryEvent => {
+            let expected = "an array starting with the event name";
+            let Some(Value::Array(items)) = payload else {
+                return Err(shape(expected));
+            };
+            let mut items = items.into_iter();
+            let Some(Value::String(event)) = items.next() else {
+                return Err(shape(expected));
+            };
+            if RESERVED_EVENTS.contains(&event.as_str()) {
+                return Err(ParseError::ReservedEvent(event));
             }
-            _ => return Err(ParseError::Shape("EVENT")),
+            PacketData::Event {
+                event,
+                args: items.collect(),
+            }
+        }
+        Kind::Ack | Kind::BinaryAck => match payload {
+            Some(Value::Array(items)) => PacketData::Ack(items),
+            _ => return Err(shape("an array")),
         },
-        '3' | '6' => match (payload, id) {
-            (Some(Value::Array(items)), Some(_)) => PacketData::Ack(items),
-            (_, None) => return Err(ParseError::BadAckId),
-            _ => return Err(ParseError::Shape("ACK")),
-        },
-        _ => match payload {
+        Kind::ConnectError => match payload {
             Some(v @ (Value::Object(_) | Value::String(_))) => PacketData::ConnectError(v),
-            _ => return Err(ParseError::Shape("CONNECT_ERROR")),
+            _ => return Err(shape("an object")),
         },
     };
-    let packet = Packet { ns, data, id };
-    if binary && attachments > 0 {
-        Ok(Decoded::Partial(PartialPacket {
-            packet,
-            expected: attachments,
-            attachments: Vec::with_capacity(attachments),
-        }))
-    } else {
-        Ok(Decoded::Complete(packet))
+    let packet = Packet {
+        ns: ns.to_owned(),
+        data,
+        id,
+    };
+
+    if !kind.is_binary() {
+        return Ok(Decoded::Complete(packet));
     }
+    if let PacketData::Event { args, .. } | PacketData::Ack(args) = &packet.data {
+        check_placeholders(args, attachments)?;
+    }
+    Ok(Decoded::Partial(PartialPacket {
+        packet: Some(packet),
+        expected: attachments,
+        // Bounded: each attachment has a placeholder in the text.
+        attachments: Vec::with_capacity(attachments),
+    }))
 }
 
-/// An encoded packet: the text, then its attachments in order.
+/// An encoded packet: the text message, then its attachments in order, one binary message
+/// each.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Encoded {
+    /// The text packet.
     pub(crate) text: String,
+    /// The buffers its placeholders name, in order.
     pub(crate) attachments: Vec<Bytes>,
 }
 
-/// Encodes a packet. Byte buffers anywhere in the payload become placeholders, numbered in
-/// depth-first order, and the packet becomes BINARY_EVENT / BINARY_ACK.
+/// Encodes a packet.
+///
+/// In EVENT and ACK arguments every byte buffer becomes a placeholder, numbered in order of
+/// appearance (depth-first, arrays in order, objects in insertion order), and the packet is
+/// written as BINARY_EVENT / BINARY_ACK with its attachment count. CONNECT and CONNECT_ERROR
+/// payloads cannot be binary: a buffer there is written as an array of numbers. The ack id is
+/// written on EVENT and ACK packets only.
+///
+/// This is the fast path already: the packet is only borrowed, JSON is written straight into
+/// one `String` sized up front, and attachments are reference-counted clones of the buffers.
+/// [`encode_event`] does the same for an event without building a [`Packet`].
 pub(crate) fn encode(packet: &Packet) -> Encoded {
-    let mut attachments = Vec::new();
-    let mut json = Vec::with_capacity(64);
+    let ns = packet.ns.as_str();
     match &packet.data {
-        PacketData::Connect(Some(v)) | PacketData::ConnectError(v) => {
-            write_json(v, &mut json, &mut attachments)
-        }
-        PacketData::Connect(None) | PacketData::Disconnect => {}
-        PacketData::Event { event, args } => {
-            json.push(b'[');
-            write_str(event, &mut json);
-            for a in args {
-                json.push(b',');
-                write_json(a, &mut json, &mut attachments);
-            }
-            json.push(b']');
-        }
-        PacketData::Ack(args) => {
-            json.push(b'[');
-            for (i, a) in args.iter().enumerate() {
-                if i > 0 {
-                    json.push(b',');
-                }
-                write_json(a, &mut json, &mut attachments);
-            }
-            json.push(b']');
-        }
+        PacketData::Event { event, args } => encode_event(ns, event, args, packet.id),
+        PacketData::Ack(args) => encode_array(ns, None, args, packet.id),
+        PacketData::Connect(payload) => encode_plain(Kind::Connect, ns, payload.as_ref()),
+        PacketData::Disconnect => encode_plain(Kind::Disconnect, ns, None),
+        PacketData::ConnectError(payload) => encode_plain(Kind::ConnectError, ns, Some(payload)),
     }
-    let binary = !attachments.is_empty();
-    let kind = match (&packet.data, binary) {
-        (PacketData::Connect(_), _) => '0',
-        (PacketData::Disconnect, _) => '1',
-        (PacketData::Event { .. }, false) => '2',
-        (PacketData::Ack(_), false) => '3',
-        (PacketData::ConnectError(_), _) => '4',
-        (PacketData::Event { .. }, true) => '5',
-        (PacketData::Ack(_), true) => '6',
+}
+
+/// Encodes an EVENT (or BINARY_EVENT) packet: `[event, ...args]`, as [`encode`] would.
+pub(crate) fn encode_event(ns: &str, event: &str, args: &[Value], id: Option<u64>) -> Encoded {
+    encode_array(ns, Some(event), args, id)
+}
+
+/// How many byte buffers are inside.
+fn count_bytes(v: &Value) -> usize {
+    match v {
+        Value::Bytes(_) => 1,
+        Value::Array(items) => items.iter().map(count_bytes).sum(),
+        Value::Object(fields) => fields.iter().map(|(_, i)| count_bytes(i)).sum(),
+        _ => 0,
+    }
+}
+
+/// Room for the header: type, count and `-`, namespace and `,`, ack id.
+fn header_len(ns: &str) -> usize {
+    1 + 21 + ns.len() + 1 + 20
+}
+
+fn write_header(out: &mut String, kind: Kind, attachments: usize, ns: &str, id: Option<u64>) {
+    use std::fmt::Write as _;
+    out.push(kind.as_char());
+    if attachments > 0 {
+        let _ = write!(out, "{attachments}-");
+    }
+    if !ns.is_empty() && ns != "/" {
+        out.push_str(ns);
+        out.push(',');
+    }
+    if let Some(id) = id.filter(|_| kind.takes_id()) {
+        let _ = write!(out, "{id}");
+    }
+}
+
+/// EVENT (with `event`) or ACK (without) and their binary forms.
+fn encode_array(ns: &str, event: Option<&str>, args: &[Value], id: Option<u64>) -> Encoded {
+    let count: usize = args.iter().map(count_bytes).sum();
+    let kind = match (event.is_some(), count > 0) {
+        (true, false) => Kind::Event,
+        (true, true) => Kind::BinaryEvent,
+        (false, false) => Kind::Ack,
+        (false, true) => Kind::BinaryAck,
     };
-    let mut text = String::with_capacity(json.len() + packet.ns.len() + 24);
-    text.push(kind);
-    if binary {
-        text.push_str(&attachments.len().to_string());
-        text.push('-');
+    let json_len = args
+        .iter()
+        .fold(2, |acc: usize, a| {
+            acc.saturating_add(json_len_hint(a)).saturating_add(1)
+        })
+        .saturating_add(event.map_or(0, |e| e.len().saturating_add(3)));
+    let mut text = String::with_capacity(header_len(ns).saturating_add(json_len));
+    write_header(&mut text, kind, count, ns, id);
+    let mut attachments = Vec::with_capacity(count);
+    text.push('[');
+    if let Some(event) = event {
+        write_json_str(event, &mut text);
     }
-    if packet.ns != "/" {
-        text.push_str(&packet.ns);
-        text.push(',');
+    for (i, arg) in args.iter().enumerate() {
+        if i > 0 || event.is_some() {
+            text.push(',');
+        }
+        write_json(arg, &mut text, Some(&mut attachments));
     }
-    if let Some(id) = packet.id {
-        text.push_str(&id.to_string());
-    }
-    // Everything written above and in `json` is UTF-8: strings go through serde_json.
-    text.push_str(&String::from_utf8_lossy(&json));
+    text.push(']');
     Encoded { text, attachments }
 }
 
-fn write_str(s: &str, out: &mut Vec<u8>) {
-    // Writing a string into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-
-fn write_json(v: &Value, out: &mut Vec<u8>, attachments: &mut Vec<Bytes>) {
-    match v {
-        Value::Null => out.extend_from_slice(b"null"),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::String(s) => write_str(s, out),
-        Value::Bytes(b) => {
-            let _ = write!(
-                out,
-                r#"{{"_placeholder":true,"num":{}}}"#,
-                attachments.len()
-            );
-            attachments.push(b.clone());
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_json(item, out, attachments);
-            }
-            out.push(b']');
-        }
-        Value::Object(fields) => {
-            out.push(b'{');
-            for (i, (k, item)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(k, out);
-                out.push(b':');
-                write_json(item, out, attachments);
-            }
-            out.push(b'}');
-        }
+/// CONNECT, DISCONNECT and CONNECT_ERROR: never binary, no ack id.
+fn encode_plain(kind: Kind, ns: &str, payload: Option<&Value>) -> Encoded {
+    let json_len = payload.map_or(0, json_len_hint);
+    let mut text = String::with_capacity(header_len(ns).saturating_add(json_len));
+    write_header(&mut text, kind, 0, ns, None);
+    if let Some(payload) = payload {
+        write_json(payload, &mut text, None);
+    }
+    Encoded {
+        text,
+        attachments: Vec::new(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     const LIMITS: DecodeLimits = DecodeLimits {
@@ -361,192 +607,804 @@ mod tests {
     };
 
     fn complete(s: &str) -> Packet {
-        match decode(s, &LIMITS).unwrap() {
-            Decoded::Complete(p) => p,
-            Decoded::Partial(_) => panic!("{s} is partial"),
+        match decode(s, &LIMITS) {
+            Ok(Decoded::Complete(p)) => p,
+            other => panic!("{s}: {other:?}"),
         }
     }
 
-    fn json(s: &str) -> Value {
-        serde_json::from_str(s).unwrap()
+    fn partial(s: &str) -> PartialPacket {
+        match decode(s, &LIMITS) {
+            Ok(Decoded::Partial(p)) => p,
+            other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    fn err(s: &str) -> ParseError {
+        match decode(s, &LIMITS) {
+            Err(e) => e,
+            Ok(p) => panic!("{s} decoded: {p:?}"),
+        }
+    }
+
+    fn v(j: serde_json::Value) -> Value {
+        Value::from(j)
+    }
+
+    fn b(s: &'static [u8]) -> Value {
+        Value::Bytes(Bytes::from_static(s))
+    }
+
+    fn packet(ns: &str, data: PacketData, id: Option<u64>) -> Packet {
+        Packet {
+            ns: ns.into(),
+            data,
+            id,
+        }
+    }
+
+    fn event(name: &str, args: Vec<Value>) -> PacketData {
+        PacketData::Event {
+            event: name.into(),
+            args,
+        }
+    }
+
+    /// Encodes, decodes (feeding the attachments) and checks the result equals `p`.
+    fn round_trip(p: &Packet) -> Encoded {
+        let enc = encode(p);
+        let decoded = match decode(&enc.text, &LIMITS) {
+            Ok(Decoded::Complete(d)) => {
+                assert!(enc.attachments.is_empty(), "{}", enc.text);
+                d
+            }
+            Ok(Decoded::Partial(mut partial)) => {
+                let (last, first) = enc.attachments.split_last().expect("attachments");
+                for a in first {
+                    assert_eq!(partial.push(a.clone()), Ok(None));
+                }
+                let d = partial.push(last.clone()).unwrap().unwrap();
+                assert_eq!(
+                    partial.push(Bytes::new()),
+                    Err(ParseError::UnexpectedAttachment)
+                );
+                d
+            }
+            Err(e) => panic!("{}: {e}", enc.text),
+        };
+        assert_eq!(&decoded, p, "{}", enc.text);
+        enc
     }
 
     #[test]
-    fn decodes_every_type() {
-        assert_eq!(complete("0").data, PacketData::Connect(None));
-        let p = complete(r#"0/admin,{"token":"x"}"#);
-        assert_eq!((p.ns.as_str(), p.id), ("/admin", None));
-        assert_eq!(p.data, PacketData::Connect(Some(json(r#"{"token":"x"}"#))));
-        assert_eq!(complete("1/admin,").data, PacketData::Disconnect);
-        assert_eq!(complete("1/admin").ns, "/admin");
-        let p = complete(r#"2["hello",1,{"a":[]}]"#);
+    fn decodes_the_protocol_examples() {
+        assert_eq!(complete("0"), packet("/", PacketData::Connect(None), None));
+        assert_eq!(
+            complete(r#"0/admin,{"token":"x"}"#),
+            packet(
+                "/admin",
+                PacketData::Connect(Some(v(json!({"token": "x"})))),
+                None
+            )
+        );
+        assert_eq!(
+            complete(r#"2["hello",1]"#),
+            packet("/", event("hello", vec![v(json!(1))]), None)
+        );
+        assert_eq!(
+            complete(r#"2/admin,12["ev",{"a":1}]"#),
+            packet("/admin", event("ev", vec![v(json!({"a": 1}))]), Some(12))
+        );
+        assert_eq!(
+            complete(r#"3/admin,12["ok"]"#),
+            packet("/admin", PacketData::Ack(vec![v(json!("ok"))]), Some(12))
+        );
+        assert_eq!(
+            complete(r#"4{"message":"Invalid namespace"}"#),
+            packet(
+                "/",
+                PacketData::ConnectError(v(json!({"message": "Invalid namespace"}))),
+                None
+            )
+        );
+        assert_eq!(
+            complete("1/admin,"),
+            packet("/admin", PacketData::Disconnect, None)
+        );
+
+        // `451-[...]` in the protocol docs is this packet inside an Engine.IO message (`4`).
+        let mut p = partial(r#"51-["ev",{"_placeholder":true,"num":0}]"#);
+        assert_eq!(
+            p.push(Bytes::from_static(b"bin")).unwrap(),
+            Some(packet("/", event("ev", vec![b(b"bin")]), None))
+        );
+        assert_eq!(
+            err(r#"451-["ev",{"_placeholder":true,"num":0}]"#),
+            ParseError::AttachmentsOnNonBinary("CONNECT_ERROR")
+        );
+        let mut p = partial(r#"61-/admin,3[{"_placeholder":true,"num":0}]"#);
+        assert_eq!(
+            p.push(Bytes::from_static(b"x")).unwrap(),
+            Some(packet("/admin", PacketData::Ack(vec![b(b"x")]), Some(3)))
+        );
+    }
+
+    #[test]
+    fn decodes_edge_forms() {
+        // Empty ack arguments, ack id 0, leading zeros, u64::MAX.
+        assert_eq!(
+            complete("30[]"),
+            packet("/", PacketData::Ack(vec![]), Some(0))
+        );
+        assert_eq!(complete(r#"2007["e"]"#).id, Some(7));
+        assert_eq!(complete(r#"218446744073709551615["e"]"#).id, Some(u64::MAX));
+        // The main namespace written out.
+        assert_eq!(complete(r#"2/,["e"]"#).ns, "/");
+        // An unterminated namespace is accepted where nothing can follow it.
+        assert_eq!(
+            complete("1/admin"),
+            packet("/admin", PacketData::Disconnect, None)
+        );
+        assert_eq!(
+            complete("0/admin"),
+            packet("/admin", PacketData::Connect(None), None)
+        );
+        assert_eq!(complete("0/admin?x=1").ns, "/admin?x=1");
+        // Whitespace around JSON is JSON's business.
+        assert_eq!(
+            complete("2 [\"e\" , 1 ] \n"),
+            packet("/", event("e", vec![v(json!(1))]), None)
+        );
+        // A CONNECT_ERROR as old servers wrote it.
+        assert_eq!(
+            complete(r#"4/a,"no""#).data,
+            PacketData::ConnectError(Value::from("no"))
+        );
+        // An empty event name is a name.
+        assert_eq!(complete(r#"2[""]"#).data, event("", vec![]));
+        // Numbers keep their exact kind.
+        let PacketData::Event { args, .. } =
+            complete(r#"2["n",18446744073709551615,-1,1.5,1e2]"#).data
+        else {
+            panic!()
+        };
+        assert_eq!(args[0].as_u64(), Some(u64::MAX));
+        assert_eq!(args[1].as_i64(), Some(-1));
+        assert_eq!(args[2].as_f64(), Some(1.5));
+        assert_eq!(args[3].as_f64(), Some(100.0));
+        assert_eq!(args[3].as_u64(), None);
+    }
+
+    #[test]
+    fn unicode_event_names_and_namespaces() {
+        let p = complete(r#"2/☃ nämespace,5["ünïcødé \u2603 😀",{"ключ":"值"}]"#);
+        assert_eq!(p.ns, "/☃ nämespace");
+        assert_eq!(p.id, Some(5));
         assert_eq!(
             p.data,
-            PacketData::Event {
-                event: "hello".into(),
-                args: vec![json("1"), json(r#"{"a":[]}"#)]
+            event("ünïcødé ☃ 😀", vec![v(json!({"ключ": "值"}))])
+        );
+        let enc = round_trip(&p);
+        assert_eq!(enc.text, r#"2/☃ nämespace,5["ünïcødé ☃ 😀",{"ключ":"值"}]"#);
+        // A multi-byte character where the type is expected.
+        assert_eq!(err("é"), ParseError::UnknownType('é'));
+        assert_eq!(err("😀[]"), ParseError::UnknownType('😀'));
+    }
+
+    #[test]
+    fn round_trips_every_type() {
+        let obj = v(json!({"k": [1, "two", null, {"x": false}], "n": -2.5}));
+        for ns in ["/", "/admin", "/a/b-c_d.é"] {
+            let cases = [
+                packet(ns, PacketData::Connect(None), None),
+                packet(ns, PacketData::Connect(Some(obj.clone())), None),
+                packet(ns, PacketData::Connect(Some(v(json!({})))), None),
+                packet(ns, PacketData::Disconnect, None),
+                packet(ns, event("e", vec![]), None),
+                packet(ns, event("e", vec![obj.clone(), v(json!("s"))]), None),
+                packet(ns, event("e", vec![v(json!(null))]), Some(0)),
+                packet(ns, event("e", vec![obj.clone()]), Some(u64::MAX)),
+                packet(ns, PacketData::Ack(vec![]), Some(1)),
+                packet(
+                    ns,
+                    PacketData::Ack(vec![obj.clone(), v(json!(1))]),
+                    Some(42),
+                ),
+                packet(
+                    ns,
+                    PacketData::ConnectError(v(json!({"message": "m", "data": {"x": 1}}))),
+                    None,
+                ),
+                packet(
+                    ns,
+                    PacketData::ConnectError(v(json!({"message": "m"}))),
+                    None,
+                ),
+                // Binary forms.
+                packet(ns, event("bin", vec![b(b"a")]), None),
+                packet(
+                    ns,
+                    event("bin", vec![b(b""), obj.clone(), b(b"c")]),
+                    Some(9),
+                ),
+                packet(ns, PacketData::Ack(vec![b(b"a")]), Some(3)),
+                packet(
+                    ns,
+                    PacketData::Ack(vec![v(json!([])), Value::Array(vec![b(b"z")])]),
+                    Some(4),
+                ),
+            ];
+            for p in &cases {
+                let enc = round_trip(p);
+                let expected_type = match (&p.data, enc.attachments.is_empty()) {
+                    (PacketData::Connect(_), _) => '0',
+                    (PacketData::Disconnect, _) => '1',
+                    (PacketData::Event { .. }, true) => '2',
+                    (PacketData::Ack(_), true) => '3',
+                    (PacketData::ConnectError(_), _) => '4',
+                    (PacketData::Event { .. }, false) => '5',
+                    (PacketData::Ack(_), false) => '6',
+                };
+                assert!(enc.text.starts_with(expected_type), "{}", enc.text);
+                assert_eq!(
+                    enc.text.contains(&format!("{ns},")),
+                    ns != "/",
+                    "{}",
+                    enc.text
+                );
             }
-        );
-        let p = complete(r#"2/admin,12["ev"]"#);
-        assert_eq!((p.ns.as_str(), p.id), ("/admin", Some(12)));
-        let p = complete(r#"3/admin,12["ok"]"#);
-        assert_eq!(p.data, PacketData::Ack(vec![json(r#""ok""#)]));
-        assert_eq!(
-            complete(r#"4{"message":"no"}"#).data,
-            PacketData::ConnectError(json(r#"{"message":"no"}"#))
-        );
-        let p = complete(r#"2/☃,["ünï"]"#);
-        assert_eq!(p.ns, "/☃");
+        }
     }
 
     #[test]
-    fn gathers_attachments() {
-        let Decoded::Partial(mut p) = decode(
-            r#"52-/admin,7["up",{"_placeholder":true,"num":1},[{"num":0,"_placeholder":true}]]"#,
-            &LIMITS,
-        )
-        .unwrap() else {
-            panic!("not partial")
-        };
-        assert_eq!(p.push(Bytes::from_static(b"a")).unwrap(), None);
-        let packet = p.push(Bytes::from_static(b"b")).unwrap().unwrap();
-        assert_eq!(packet.id, Some(7));
+    fn encodes_exact_texts() {
+        let sid = || Some(v(json!({"sid": "abc"})));
         assert_eq!(
-            packet.data,
-            PacketData::Event {
-                event: "up".into(),
-                args: vec![
-                    Value::Bytes(Bytes::from_static(b"b")),
-                    Value::Array(vec![Value::Bytes(Bytes::from_static(b"a"))])
-                ]
-            }
+            encode(&packet("/admin", PacketData::Connect(sid()), None)).text,
+            r#"0/admin,{"sid":"abc"}"#
         );
-        // Not placeholders: wrong value or extra keys.
-        let p = complete(
-            r#"2["e",{"_placeholder":false,"num":0},{"_placeholder":true,"num":0,"x":1}]"#,
+        assert_eq!(
+            encode(&packet("/", PacketData::Connect(sid()), None)).text,
+            r#"0{"sid":"abc"}"#
         );
-        let PacketData::Event { args, .. } = p.data else {
-            panic!()
-        };
-        assert!(args.iter().all(|a| !a.has_bytes()));
+        assert_eq!(
+            encode(&packet("/", PacketData::Connect(None), None)).text,
+            "0"
+        );
+        assert_eq!(
+            encode(&packet("/a", PacketData::Connect(None), None)).text,
+            "0/a,"
+        );
+        assert_eq!(encode(&packet("/", PacketData::Disconnect, None)).text, "1");
+        assert_eq!(
+            encode(&packet("/admin", PacketData::Disconnect, None)).text,
+            "1/admin,"
+        );
+        assert_eq!(
+            encode(&packet("/", event("hello", vec![v(json!(1))]), None)).text,
+            r#"2["hello",1]"#
+        );
+        assert_eq!(
+            encode(&packet(
+                "/admin",
+                event("ev", vec![v(json!({"a": 1}))]),
+                Some(12)
+            ))
+            .text,
+            r#"2/admin,12["ev",{"a":1}]"#
+        );
+        assert_eq!(
+            encode(&packet(
+                "/admin",
+                PacketData::Ack(vec![v(json!("ok"))]),
+                Some(12)
+            ))
+            .text,
+            r#"3/admin,12["ok"]"#
+        );
+        assert_eq!(
+            encode(&packet("/x", PacketData::Ack(vec![]), Some(0))).text,
+            "3/x,0[]"
+        );
+        assert_eq!(
+            encode(&packet(
+                "/",
+                PacketData::ConnectError(v(json!({"message": "Invalid namespace"}))),
+                None
+            ))
+            .text,
+            r#"4{"message":"Invalid namespace"}"#
+        );
+        let enc = encode(&packet(
+            "/",
+            event("ev", vec![v(json!({"a": [1]})), b(b"\x00\xff")]),
+            Some(4),
+        ));
+        assert_eq!(
+            enc.text,
+            r#"51-4["ev",{"a":[1]},{"_placeholder":true,"num":0}]"#
+        );
+        assert_eq!(enc.attachments, [Bytes::from_static(b"\x00\xff")]);
+        let enc = encode(&packet("/admin", PacketData::Ack(vec![b(b"")]), Some(3)));
+        assert_eq!(enc.text, r#"61-/admin,3[{"_placeholder":true,"num":0}]"#);
+        // Strings are escaped exactly as serde_json escapes them.
+        let name = "e\"\\\n\u{1}\u{7f}☃/";
+        let enc = encode(&packet("/", event(name, vec![]), None));
+        assert_eq!(
+            enc.text,
+            format!("2[{}]", serde_json::to_string(name).unwrap())
+        );
     }
 
     #[test]
-    fn placeholder_out_of_range() {
-        let Decoded::Partial(mut p) =
-            decode(r#"61-3[{"_placeholder":true,"num":1}]"#, &LIMITS).unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(p.push(Bytes::new()), Err(ParseError::BadPlaceholder));
-        let Decoded::Partial(mut p) =
-            decode(r#"51-["e",{"_placeholder":true,"num":-1}]"#, &LIMITS).unwrap()
-        else {
-            panic!()
-        };
-        assert_eq!(p.push(Bytes::new()), Err(ParseError::BadPlaceholder));
+    fn id_is_written_only_where_it_means_something() {
+        for data in [
+            PacketData::Connect(None),
+            PacketData::Disconnect,
+            PacketData::ConnectError(v(json!({"message": "m"}))),
+        ] {
+            let enc = encode(&packet("/a", data.clone(), Some(5)));
+            assert!(!enc.text.contains('5'), "{}", enc.text);
+            assert_eq!(complete(&enc.text), packet("/a", data, None));
+        }
     }
 
     #[test]
-    fn rejects_invalid_packets() {
-        let err = |s: &str| {
-            decode(s, &LIMITS)
-                .err()
-                .unwrap_or_else(|| panic!("{s} decoded"))
-        };
-        assert_eq!(err(""), ParseError::Empty);
-        assert_eq!(err("7"), ParseError::UnknownType('7'));
-        assert_eq!(err("x"), ParseError::UnknownType('x'));
-        assert_eq!(err(r#"5["e"]"#), ParseError::BadAttachments);
-        assert_eq!(err(r#"5x-["e"]"#), ParseError::BadAttachments);
-        assert_eq!(err(r#"511-["e"]"#), ParseError::TooManyAttachments(11, 10));
+    fn bytes_in_connect_payloads_are_not_attachments() {
+        let enc = encode(&packet(
+            "/",
+            PacketData::Connect(Some(Value::Object(vec![("k".into(), b(b"\x01\x02"))]))),
+            None,
+        ));
+        assert_eq!(enc.text, r#"0{"k":[1,2]}"#);
+        assert!(enc.attachments.is_empty());
+        let enc = encode(&packet("/", PacketData::ConnectError(b(b"\x03")), None));
+        assert_eq!(enc.text, "4[3]");
+        assert!(enc.attachments.is_empty());
+    }
+
+    #[test]
+    fn encode_event_matches_encode() {
+        let args = vec![v(json!({"a": 1})), b(b"q"), Value::Null];
+        let via_packet = encode(&packet("/n", event("ev", args.clone()), Some(2)));
+        assert_eq!(encode_event("/n", "ev", &args, Some(2)), via_packet);
+        assert_eq!(encode_event("/", "ev", &[], None).text, r#"2["ev"]"#);
+        // The empty namespace is the main namespace too.
+        assert_eq!(encode_event("", "ev", &[], None).text, r#"2["ev"]"#);
+    }
+
+    #[test]
+    fn encoded_json_matches_serde_json() {
+        let args = json!([
+            {"a": [1, -2, 3.5, 1e-7, 1e300, 0.1, null, true, false, "s\"\\\n\t\u{0}"]},
+            {"nested": {"deep": [[[{"x": -0.0, "y": u64::MAX, "z": i64::MIN}]]]}},
+            "",
+            [],
+            {}
+        ]);
+        let values: Vec<Value> = args
+            .as_array()
+            .unwrap()
+            .iter()
+            .cloned()
+            .map(Value::from)
+            .collect();
+        let enc = encode(&packet("/", PacketData::Ack(values), Some(1)));
         assert_eq!(
-            err(r#"599999999999999999999999-["e"]"#),
-            ParseError::BadAttachments
+            enc.text,
+            format!("31{}", serde_json::to_string(&args).unwrap())
         );
+    }
+
+    #[test]
+    fn placeholders_are_numbered_depth_first() {
+        let p = packet(
+            "/",
+            event(
+                "up",
+                vec![
+                    Value::Object(vec![
+                        ("first".into(), b(b"0")),
+                        (
+                            "list".into(),
+                            Value::Array(vec![b(b"1"), Value::Array(vec![b(b"2")]), b(b"3")]),
+                        ),
+                        ("after".into(), b(b"4")),
+                    ]),
+                    b(b"5"),
+                    Value::Array(vec![Value::Object(vec![("k".into(), b(b"6"))])]),
+                ],
+            ),
+            None,
+        );
+        let enc = round_trip(&p);
         assert_eq!(
-            err(r#"299999999999999999999999["e"]"#),
-            ParseError::BadAckId
+            enc.attachments,
+            (b'0'..=b'6')
+                .map(|c| Bytes::copy_from_slice(&[c]))
+                .collect::<Vec<_>>()
         );
-        assert_eq!(err(r#"01{}"#), ParseError::BadAckId);
-        assert_eq!(err(r#"3["x"]"#), ParseError::BadAckId);
-        assert!(matches!(err(r#"2["e""#), ParseError::Json(_)));
-        assert!(matches!(err(r#"2["e"]x"#), ParseError::Json(_)));
-        assert_eq!(err(r#"2[]"#), ParseError::Shape("EVENT"));
-        assert_eq!(err(r#"2[1]"#), ParseError::Shape("EVENT"));
-        assert_eq!(err(r#"2{"a":1}"#), ParseError::Shape("EVENT"));
-        assert_eq!(err(r#"0[1]"#), ParseError::Shape("CONNECT"));
-        assert_eq!(err(r#"1{}"#), ParseError::Shape("DISCONNECT"));
-        assert_eq!(err(r#"31{}"#), ParseError::Shape("ACK"));
-        assert_eq!(err(r#"4"#), ParseError::Shape("CONNECT_ERROR"));
-        for reserved in RESERVED_EVENTS {
-            assert_eq!(
-                err(&format!(r#"2["{reserved}"]"#)),
-                ParseError::ReservedEvent((*reserved).into())
+        assert!(enc.text.starts_with("57-["), "{}", enc.text);
+        for n in 0..7 {
+            assert!(
+                enc.text
+                    .contains(&format!(r#"{{"_placeholder":true,"num":{n}}}"#))
             );
         }
     }
 
     #[test]
-    fn encodes_and_round_trips() {
-        let p = Packet {
-            ns: "/admin".into(),
-            data: PacketData::Connect(Some(json(r#"{"sid":"abc"}"#))),
-            id: None,
-        };
-        assert_eq!(encode(&p).text, r#"0/admin,{"sid":"abc"}"#);
-        let p = Packet {
-            ns: "/".into(),
-            data: PacketData::Connect(Some(json(r#"{"sid":"abc"}"#))),
-            id: None,
-        };
-        assert_eq!(encode(&p).text, r#"0{"sid":"abc"}"#);
-        let p = Packet {
-            ns: "/".into(),
-            data: PacketData::Event {
-                event: "e\"☃".into(),
-                args: vec![
-                    json(r#"{"a":"\n"}"#),
-                    Value::Array(vec![Value::Bytes(Bytes::from_static(b"x")), Value::Null]),
-                    Value::Bytes(Bytes::from_static(b"y")),
-                ],
-            },
-            id: Some(4),
-        };
-        let enc = encode(&p);
+    fn gathers_attachments_in_any_placeholder_order() {
+        let mut p = partial(
+            r#"53-/admin,7["up",{"_placeholder":true,"num":2},[{"num":0,"_placeholder":true}],{"k":{"_placeholder":true,"num":1}}]"#,
+        );
+        assert_eq!(p.push(Bytes::from_static(b"a")), Ok(None));
+        assert_eq!(p.push(Bytes::from_static(b"b")), Ok(None));
+        let packet = p.push(Bytes::from_static(b"c")).unwrap().unwrap();
+        assert_eq!(packet.ns, "/admin");
+        assert_eq!(packet.id, Some(7));
         assert_eq!(
-            enc.text,
-            r#"52-4["e\"☃",{"a":"\n"},[{"_placeholder":true,"num":0},null],{"_placeholder":true,"num":1}]"#
+            packet.data,
+            event(
+                "up",
+                vec![
+                    b(b"c"),
+                    Value::Array(vec![b(b"a")]),
+                    Value::Object(vec![("k".into(), b(b"b"))]),
+                ]
+            )
+        );
+        assert_eq!(p.push(Bytes::new()), Err(ParseError::UnexpectedAttachment));
+    }
+
+    #[test]
+    fn placeholder_look_alikes_are_user_data() {
+        let not_placeholders = [
+            r#"{"_placeholder":false,"num":0}"#,
+            r#"{"_placeholder":true,"num":0,"x":1}"#,
+            r#"{"_placeholder":true}"#,
+            r#"{"num":0}"#,
+            r#"{"_placeholder":true,"num":-1}"#,
+            r#"{"_placeholder":true,"num":1.0}"#,
+            r#"{"_placeholder":true,"num":"0"}"#,
+            r#"{"_placeholder":1,"num":0}"#,
+            r#"{"_placeholder":true,"_placeholder":true}"#,
+            r#"{"num":0,"num":0}"#,
+            r#"{"_Placeholder":true,"num":0}"#,
+        ];
+        for obj in not_placeholders {
+            // In a plain packet nothing is a placeholder anyway.
+            let p = complete(&format!(r#"2["e",{obj}]"#));
+            let PacketData::Event { args, .. } = &p.data else {
+                panic!()
+            };
+            assert_eq!(args[0], serde_json::from_str::<Value>(obj).unwrap());
+            // In a binary packet they are kept as they are, beside a real placeholder.
+            let mut part = partial(&format!(
+                r#"51-["e",{obj},{{"_placeholder":true,"num":0}}]"#
+            ));
+            let p = part.push(Bytes::from_static(b"x")).unwrap().unwrap();
+            let PacketData::Event { args, .. } = &p.data else {
+                panic!()
+            };
+            assert_eq!(args[0], serde_json::from_str::<Value>(obj).unwrap());
+            assert_eq!(args[1], b(b"x"));
+            // And alone they leave the attachment without a placeholder.
+            assert_eq!(
+                err(&format!(r#"51-["e",{obj}]"#)),
+                ParseError::MissingPlaceholder(0)
+            );
+        }
+        // A plain packet with a real-looking placeholder keeps it as an object.
+        let p = complete(r#"2["e",{"_placeholder":true,"num":0}]"#);
+        assert!(!matches!(&p.data, PacketData::Event { args, .. } if args[0].has_bytes()));
+    }
+
+    #[test]
+    fn placeholder_errors() {
+        assert_eq!(
+            err(r#"61-3[{"_placeholder":true,"num":1}]"#),
+            ParseError::PlaceholderOutOfRange { num: 1, count: 1 }
         );
         assert_eq!(
-            enc.attachments,
-            vec![Bytes::from_static(b"x"), Bytes::from_static(b"y")]
+            err(r#"51-["e",{"_placeholder":true,"num":18446744073709551615}]"#),
+            ParseError::PlaceholderOutOfRange {
+                num: u64::MAX,
+                count: 1
+            }
         );
-        let Decoded::Partial(mut partial) = decode(&enc.text, &LIMITS).unwrap() else {
-            panic!()
-        };
-        partial.push(enc.attachments[0].clone()).unwrap();
         assert_eq!(
-            partial.push(enc.attachments[1].clone()).unwrap().unwrap(),
-            p
+            err(r#"52-["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":0}]"#),
+            ParseError::DuplicatePlaceholder(0)
         );
-        let ack = Packet {
-            ns: "/x".into(),
-            data: PacketData::Ack(vec![]),
-            id: Some(0),
+        assert_eq!(
+            err(r#"52-["e",{"_placeholder":true,"num":1}]"#),
+            ParseError::MissingPlaceholder(0)
+        );
+        assert_eq!(
+            err(r#"53-["e",{"_placeholder":true,"num":0},[{"_placeholder":true,"num":2}]]"#),
+            ParseError::MissingPlaceholder(1)
+        );
+        assert_eq!(
+            err(r#"52-["e",{"_placeholder":true,"num":0}]"#),
+            ParseError::MissingPlaceholder(1)
+        );
+        assert_eq!(err(r#"51-["e"]"#), ParseError::MissingPlaceholder(0));
+        assert_eq!(err("61-1[]"), ParseError::MissingPlaceholder(0));
+    }
+
+    #[test]
+    fn rejects_invalid_packets() {
+        use ParseError::*;
+        let shape = |packet, expected| Shape { packet, expected };
+        let cases: Vec<(&str, ParseError)> = vec![
+            ("", Empty),
+            ("7", UnknownType('7')),
+            ("x[]", UnknownType('x')),
+            ("-1", UnknownType('-')),
+            (" 0", UnknownType(' ')),
+            // Attachment count.
+            (r#"5["e"]"#, BadAttachmentCount),
+            (r#"5-["e"]"#, BadAttachmentCount),
+            (r#"5x-["e"]"#, BadAttachmentCount),
+            (r#"51["e"]"#, BadAttachmentCount),
+            ("5", BadAttachmentCount),
+            ("61", BadAttachmentCount),
+            (r#"5+1-["e"]"#, BadAttachmentCount),
+            (r#"599999999999999999999999-["e"]"#, BadAttachmentCount),
+            (r#"50-["e"]"#, NoAttachments),
+            (r#"600-1[]"#, NoAttachments),
+            (r#"511-["e"]"#, TooManyAttachments { count: 11, max: 10 }),
+            (r#"21-["e"]"#, AttachmentsOnNonBinary("EVENT")),
+            (r#"31-1[]"#, AttachmentsOnNonBinary("ACK")),
+            (r#"01-{}"#, AttachmentsOnNonBinary("CONNECT")),
+            ("11-", AttachmentsOnNonBinary("DISCONNECT")),
+            (r#"41-{}"#, AttachmentsOnNonBinary("CONNECT_ERROR")),
+            // Namespace.
+            ("2/admin", UnterminatedNamespace),
+            (r#"2/admin["e"]"#, UnterminatedNamespace),
+            ("3/admin1[]", UnterminatedNamespace),
+            (r#"4/admin{"message":"m"}"#, UnterminatedNamespace),
+            ("51-/admin[]", UnterminatedNamespace),
+            // The namespace ends at the first ',', even one meant to be inside the JSON.
+            (
+                r#"51-/admin["e",{"_placeholder":true,"num":0}]"#,
+                TrailingData,
+            ),
+            // Ack id.
+            (r#"218446744073709551616["e"]"#, BadAckId),
+            (r#"299999999999999999999999["e"]"#, BadAckId),
+            ("01{}", UnexpectedAckId("CONNECT")),
+            ("0/admin,1", UnexpectedAckId("CONNECT")),
+            ("11", UnexpectedAckId("DISCONNECT")),
+            ("1/admin,5", UnexpectedAckId("DISCONNECT")),
+            (r#"41{"message":"m"}"#, UnexpectedAckId("CONNECT_ERROR")),
+            (r#"3["x"]"#, MissingAckId("ACK")),
+            ("3/admin,[]", MissingAckId("ACK")),
+            ("3/admin,x[]", MissingAckId("ACK")),
+            ("3", MissingAckId("ACK")),
+            (
+                r#"61-[{"_placeholder":true,"num":0}]"#,
+                MissingAckId("BINARY_ACK"),
+            ),
+            // JSON.
+            (r#"2["e""#, Json(String::new())),
+            (r#"2["e",]"#, Json(String::new())),
+            ("2[NaN]", Json(String::new())),
+            ("2[1e999]", Json(String::new())),
+            ("2\u{0}", Json(String::new())),
+            (r#"2['e']"#, Json(String::new())),
+            // Trailing garbage.
+            (r#"2["e"]x"#, TrailingData),
+            (r#"2["e"]["f"]"#, TrailingData),
+            (r#"0{}{}"#, TrailingData),
+            (r#"31[] 1"#, TrailingData),
+            // Shapes.
+            ("2", shape("EVENT", "an array starting with the event name")),
+            (
+                "2/a,",
+                shape("EVENT", "an array starting with the event name"),
+            ),
+            (
+                "21",
+                shape("EVENT", "an array starting with the event name"),
+            ),
+            (
+                "2[]",
+                shape("EVENT", "an array starting with the event name"),
+            ),
+            (
+                "2[1]",
+                shape("EVENT", "an array starting with the event name"),
+            ),
+            (
+                "2[null]",
+                shape("EVENT", "an array starting with the event name"),
+            ),
+            (
+                r#"2[["e"]]"#,
+                shape("EVENT", "an array starting with the event name"),
+            ),
+            (
+                r#"2{"a":1}"#,
+                shape("EVENT", "an array starting with the event name"),
+            ),
+            (
+                r#"2"e""#,
+                shape("EVENT", "an array starting with the event name"),
+            ),
+            (
+                "2null",
+                shape("EVENT", "an array starting with the event name"),
+            ),
+            (
+                r#"51-[{"_placeholder":true,"num":0}]"#,
+                shape("BINARY_EVENT", "an array starting with the event name"),
+            ),
+            ("0[1]", shape("CONNECT", "an object or empty")),
+            (r#"0"token""#, shape("CONNECT", "an object or empty")),
+            ("0null", shape("CONNECT", "an object or empty")),
+            ("0/admin,[]", shape("CONNECT", "an object or empty")),
+            ("1{}", shape("DISCONNECT", "empty")),
+            ("1/admin,xyz", shape("DISCONNECT", "empty")),
+            ("1 ", shape("DISCONNECT", "empty")),
+            ("31{}", shape("ACK", "an array")),
+            (r#"31"x""#, shape("ACK", "an array")),
+            ("31", shape("ACK", "an array")),
+            ("4", shape("CONNECT_ERROR", "an object")),
+            ("4[]", shape("CONNECT_ERROR", "an object")),
+            ("4null", shape("CONNECT_ERROR", "an object")),
+            ("4/admin,", shape("CONNECT_ERROR", "an object")),
+        ];
+        for (input, expected) in cases {
+            let got = err(input);
+            if let Json(_) = expected {
+                assert!(matches!(got, Json(_)), "{input:?}: {got:?}");
+            } else {
+                assert_eq!(got, expected, "{input:?}");
+            }
+            // Every error has a message.
+            assert!(!got.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn reserved_events_are_refused() {
+        for reserved in RESERVED_EVENTS {
+            assert_eq!(
+                err(&format!(r#"2["{reserved}",1]"#)),
+                ParseError::ReservedEvent((*reserved).into())
+            );
+            assert_eq!(
+                err(&format!(r#"2/admin,3["{reserved}"]"#)),
+                ParseError::ReservedEvent((*reserved).into())
+            );
+            assert_eq!(
+                err(&format!(
+                    r#"51-["{reserved}",{{"_placeholder":true,"num":0}}]"#
+                )),
+                ParseError::ReservedEvent((*reserved).into())
+            );
+        }
+        // The list is the protocol's.
+        assert_eq!(
+            RESERVED_EVENTS,
+            [
+                "connect",
+                "connect_error",
+                "disconnect",
+                "disconnecting",
+                "newListener",
+                "removeListener"
+            ]
+        );
+        // Near misses are ordinary events; escapes are decoded before the check.
+        complete(r#"2["Connect"]"#);
+        complete(r#"2["connect "]"#);
+        assert_eq!(
+            err(r#"2["\u0063onnect"]"#),
+            ParseError::ReservedEvent("connect".into())
+        );
+    }
+
+    #[test]
+    fn deep_json_is_refused() {
+        let deep = format!(r#"2["e",{}{}]"#, "[".repeat(200), "]".repeat(200));
+        assert!(matches!(decode(&deep, &LIMITS), Err(ParseError::Json(_))));
+        let deep = format!(r#"2["e",{}1{}]"#, r#"{"a":"#.repeat(200), "}".repeat(200));
+        assert!(matches!(decode(&deep, &LIMITS), Err(ParseError::Json(_))));
+        let ok = format!(r#"2["e",{}{}]"#, "[".repeat(100), "]".repeat(100));
+        complete(&ok);
+    }
+
+    #[test]
+    fn attachment_limits() {
+        let limits = DecodeLimits { max_attachments: 2 };
+        let text = r#"52-["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+        assert!(matches!(decode(text, &limits), Ok(Decoded::Partial(_))));
+        assert_eq!(
+            decode(r#"53-["e"]"#, &limits).unwrap_err(),
+            ParseError::TooManyAttachments { count: 3, max: 2 }
+        );
+        let none = DecodeLimits { max_attachments: 0 };
+        assert_eq!(
+            decode(r#"51-["e",{"_placeholder":true,"num":0}]"#, &none).unwrap_err(),
+            ParseError::TooManyAttachments { count: 1, max: 0 }
+        );
+        assert!(matches!(
+            decode(r#"2["e"]"#, &none),
+            Ok(Decoded::Complete(_))
+        ));
+        // A huge declared count under a huge limit allocates nothing up front.
+        let unlimited = DecodeLimits {
+            max_attachments: usize::MAX,
         };
-        assert_eq!(encode(&ack).text, "3/x,0[]");
-        assert_eq!(complete(&encode(&ack).text), ack);
+        assert_eq!(
+            decode(
+                &format!(r#"5{}-["e",{{"_placeholder":true,"num":0}}]"#, usize::MAX),
+                &unlimited
+            )
+            .unwrap_err(),
+            ParseError::MissingPlaceholder(1)
+        );
+        assert_eq!(DecodeLimits::default(), LIMITS);
+    }
+
+    #[test]
+    fn large_payloads() {
         let big = "z".repeat(500 * 1024);
-        let p = Packet {
-            ns: "/".into(),
-            data: PacketData::Event {
-                event: "big".into(),
-                args: vec![Value::String(big)],
-            },
-            id: None,
+        let p = packet("/", event("big", vec![Value::String(big.clone())]), Some(1));
+        let enc = round_trip(&p);
+        assert_eq!(enc.text.len(), big.len() + r#"21["big",""]"#.len());
+        // The size estimate sized the buffer once.
+        assert!(enc.text.capacity() < enc.text.len() + 128);
+
+        let escaped = "\"\n".repeat(100 * 1024);
+        round_trip(&packet(
+            "/",
+            event("esc", vec![Value::String(escaped)]),
+            None,
+        ));
+
+        let blob = Bytes::from(vec![0xabu8; 1024 * 1024]);
+        let p = packet("/", event("blob", vec![Value::Bytes(blob.clone())]), None);
+        let enc = round_trip(&p);
+        // The attachment is the same buffer, not a copy.
+        assert_eq!(enc.attachments[0].as_ptr(), blob.as_ptr());
+
+        let many: Vec<Value> = (0..10_000u64).map(Value::from).collect();
+        round_trip(&packet("/", PacketData::Ack(many), Some(3)));
+    }
+
+    /// Decodes `s`, feeding a partial packet its attachments; a successful decode must survive
+    /// an encode / decode round trip unchanged.
+    fn decode_and_check(s: &str) {
+        let decoded = match decode(s, &LIMITS) {
+            Ok(Decoded::Complete(p)) => Some(p),
+            Ok(Decoded::Partial(mut p)) => {
+                let mut done = None;
+                for i in 0..=LIMITS.max_attachments {
+                    match p.push(Bytes::from(vec![u8::try_from(i).unwrap_or(0); i])) {
+                        Ok(Some(packet)) => done = Some(packet),
+                        Ok(None) => {}
+                        Err(e) => {
+                            assert_eq!(e, ParseError::UnexpectedAttachment);
+                            assert!(done.is_some(), "{s}");
+                            break;
+                        }
+                    }
+                }
+                assert!(done.is_some(), "{s}: never completed");
+                done
+            }
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                None
+            }
         };
-        assert_eq!(complete(&encode(&p).text), p);
+        if let Some(p) = decoded {
+            round_trip(&p);
+        }
     }
 
     #[test]
@@ -554,25 +1412,44 @@ mod tests {
         let seeds = [
             r#"52-/admin,7["up",{"_placeholder":true,"num":1},[{"num":0,"_placeholder":true}]]"#,
             r#"0/admin,{"token":"x"}"#,
-            r#"3/☃,12["ok"]"#,
-            "1/a,",
+            r#"3/☃,12["ok",{"a":[1.5,-2,null]}]"#,
+            r#"61-/admin,3[{"_placeholder":true,"num":0}]"#,
+            r#"2["hello",1,"\u0041\n"]"#,
+            r#"4{"message":"Invalid namespace"}"#,
+            "1/admin,",
+            "0",
         ];
-        let subs = ['0', '5', '-', '/', ',', '[', ']', '{', '"', '9', 'é'];
         for seed in seeds {
-            let chars: Vec<char> = seed.chars().collect();
-            for cut in 0..=chars.len() {
-                let s: String = chars[..cut].iter().collect();
-                let _ = decode(&s, &LIMITS);
+            decode_and_check(seed);
+            let bytes = seed.as_bytes();
+            // Every prefix that is valid UTF-8.
+            for cut in 0..=bytes.len() {
+                if let Ok(s) = std::str::from_utf8(&bytes[..cut]) {
+                    decode_and_check(s);
+                }
             }
-            for i in 0..chars.len() {
-                for c in subs {
-                    let mut v = chars.clone();
-                    v[i] = c;
-                    let s: String = v.into_iter().collect();
-                    if let Ok(Decoded::Partial(mut p)) = decode(&s, &LIMITS) {
-                        for _ in 0..3 {
-                            let _ = p.push(Bytes::new());
-                        }
+            // Every single-byte mutation that is valid UTF-8.
+            for i in 0..bytes.len() {
+                for byte in 0..=u8::MAX {
+                    let mut m = bytes.to_vec();
+                    m[i] = byte;
+                    if let Ok(s) = std::str::from_utf8(&m) {
+                        decode_and_check(s);
+                    }
+                }
+            }
+            // Every single-byte deletion and a few insertions.
+            for i in 0..bytes.len() {
+                let mut m = bytes.to_vec();
+                m.remove(i);
+                if let Ok(s) = std::str::from_utf8(&m) {
+                    decode_and_check(s);
+                }
+                for ins in *b"0-/,[]{}\"9" {
+                    let mut m = bytes.to_vec();
+                    m.insert(i, ins);
+                    if let Ok(s) = std::str::from_utf8(&m) {
+                        decode_and_check(s);
                     }
                 }
             }
