@@ -118,7 +118,8 @@ struct PollGone<'a>(&'a Session);
 impl Drop for PollGone<'_> {
     fn drop(&mut self) {
         tracing::debug!(sid = %self.0.id(), "polling request dropped while waiting");
-        self.0.close_with(DisconnectReason::TransportClose);
+        // As the reference server: a poll closed prematurely is a transport error.
+        self.0.close_with(DisconnectReason::TransportError);
     }
 }
 

@@ -149,6 +149,8 @@ impl Client {
             for mw in ns.middlewares() {
                 if let Err(e) = mw.call(parts()).await {
                     lock(&client.connecting).remove(&path);
+                    // A dynamic child created for this attempt goes if it stays empty.
+                    client.io.remove_child_ns(&path);
                     tracing::debug!(ns = %path, error = %e.message, "connection refused by middleware");
                     return client.connect_error(&path, e);
                 }
@@ -157,12 +159,14 @@ impl Client {
                 Ok(fut) => fut,
                 Err(e) => {
                     lock(&client.connecting).remove(&path);
+                    client.io.remove_child_ns(&path);
                     e.log("connect handler");
                     return client.connect_error(&path, ConnectError::new(e.to_string()));
                 }
             };
             if client.session.is_closed() {
                 lock(&client.connecting).remove(&path);
+                client.io.remove_child_ns(&path);
                 return;
             }
             socket.mark_connected();
@@ -177,11 +181,27 @@ impl Client {
             };
             let _ = socket.send_packet(&ok);
             run_inline(handler);
-            // Deliver what arrived while connecting, in order, then route directly.
+            // Deliver what arrived while connecting, in order, then route directly. The connect
+            // handler may have disconnected the socket already: then it is not routed to (a new
+            // CONNECT for the namespace must be possible), and what arrived meanwhile is dropped.
+            // Checked under the sockets lock, so that a concurrent close removes what is inserted.
             let mut connecting = lock(&client.connecting);
-            lock(&client.sockets).insert(path.clone(), socket.clone());
-            for p in connecting.remove(&path).unwrap_or_default() {
-                Self::deliver(&socket, p);
+            let buffered = connecting.remove(&path).unwrap_or_default();
+            let routed = {
+                let mut sockets = lock(&client.sockets);
+                let connected = socket.connected();
+                if connected {
+                    sockets.insert(path.clone(), socket.clone());
+                }
+                connected
+            };
+            if routed {
+                for p in buffered {
+                    if !socket.connected() {
+                        break;
+                    }
+                    Self::deliver(&socket, p);
+                }
             }
             drop(connecting);
             // The connection may have closed while the socket was being set up, after the

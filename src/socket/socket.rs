@@ -408,7 +408,8 @@ impl SocketRef {
 
     /// Emits `event` to this socket's client. `data` is anything serde serializes: a tuple sends
     /// several arguments, `()` none; `bytes::Bytes` (or `serde_bytes`) values travel as binary
-    /// attachments at any depth.
+    /// attachments at any depth. serde writes a fixed-size array (`[T; N]`) like a tuple, so it
+    /// too sends several arguments: use a `Vec` or a slice for one array argument.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.emit_packet(event, data, None).map(|_| ())
     }
