@@ -93,6 +93,8 @@ fn register(socket: &SocketRef, rec: &Recorder) {
             .ok();
     });
     socket.on("disconnect-me", |socket: SocketRef| socket.disconnect());
+    // Handled, and never answers its ack: for the clients' own ack timeouts.
+    socket.on("ignore", || {});
     socket.on("state", |State(s): State<AppName>| s.0);
     let rec = rec.clone();
     socket.on_disconnect(move |socket: SocketRef, reason: DisconnectReason| {
@@ -118,7 +120,12 @@ pub fn build(
     let rec = Recorder(tx);
     let (layer, io) = tweak(SocketIo::builder().with_state(AppName("tsio".into()))).build_layer();
     let r = rec.clone();
-    io.ns("/", move |socket: SocketRef| register(&socket, &r));
+    io.ns("/", move |socket: SocketRef| register(&socket, &r))
+        // A per-event middleware refusing one event: the ack gets the error.
+        .on_event_middleware(|_, event, _| match event {
+            "forbidden" => Err("not allowed"),
+            _ => Ok(()),
+        });
     let r = rec.clone();
     io.ns("/admin", move |socket: SocketRef| register(&socket, &r))
         .with(|Data(auth): Data<AdminAuth>| {
