@@ -111,6 +111,7 @@ pub(crate) struct IoInner {
     nsps: RwLock<HashMap<String, Arc<NsInner>>>,
     dyn_nsps: RwLock<Vec<DynNs>>,
     engine: OnceLock<Weak<Engine>>,
+    adapter: Option<crate::adapter::AdapterFactory>,
 }
 
 impl IoInner {
@@ -132,6 +133,7 @@ impl IoInner {
             d.middlewares.clone(),
             d.remove_when_empty,
             Arc::downgrade(self),
+            self.adapter.as_ref(),
         );
         let mut nsps = self.nsps.write().unwrap_or_else(|p| p.into_inner());
         Some(nsps.entry(path.to_owned()).or_insert(ns).clone())
@@ -177,6 +179,7 @@ impl SocketIo {
                 max_attachments: 10,
             },
             states: HashMap::new(),
+            adapter: None,
         }
     }
 
@@ -205,6 +208,7 @@ impl SocketIo {
             Vec::new(),
             false,
             Arc::downgrade(&self.0),
+            self.0.adapter.as_ref(),
         );
         self.0
             .nsps
@@ -399,6 +403,7 @@ pub struct SocketIoBuilder {
     engine: EngineConfigBuilder,
     config: IoConfig,
     states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    adapter: Option<crate::adapter::AdapterFactory>,
 }
 
 impl fmt::Debug for SocketIoBuilder {
@@ -407,6 +412,7 @@ impl fmt::Debug for SocketIoBuilder {
             .field("engine", &self.engine)
             .field("config", &self.config)
             .field("states", &self.states.len())
+            .field("adapter", &self.adapter.as_ref().map(|_| "custom"))
             .finish()
     }
 }
@@ -486,10 +492,33 @@ impl SocketIoBuilder {
             nsps: RwLock::default(),
             dyn_nsps: RwLock::default(),
             engine: OnceLock::new(),
+            adapter: self.adapter,
         });
         let engine = Engine::new(Arc::new(IoHandler(inner.clone())), self.engine.build());
         let _ = inner.engine.set(Arc::downgrade(&engine));
         (engine, SocketIo(inner))
+    }
+
+    /// The adapter of every namespace, made by `factory` when the namespace is created (the
+    /// in-memory [`LocalAdapter`](crate::adapter::LocalAdapter) by default). An adapter for
+    /// several servers typically builds a `LocalAdapter::new(ns.clone())` for the local work and
+    /// delivers events from other servers with
+    /// [`Namespace::receive_server_side`](crate::Namespace::receive_server_side).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use tower_socketio::{SocketIo, adapter::{Adapter, LocalAdapter}};
+    ///
+    /// let (layer, io) = SocketIo::builder()
+    ///     .adapter(|ns| Arc::new(LocalAdapter::new(ns)) as Arc<dyn Adapter>)
+    ///     .build_layer();
+    /// ```
+    pub fn adapter<F>(mut self, factory: F) -> Self
+    where
+        F: Fn(crate::WeakNamespace) -> Arc<dyn crate::adapter::Adapter> + Send + Sync + 'static,
+    {
+        self.adapter = Some(Arc::new(factory));
+        self
     }
 
     /// The tower layer and the handle.

@@ -18,7 +18,7 @@ pub use io::{
     SocketIoService,
 };
 pub use operators::{AckStream, BroadcastError, BroadcastOperator, IntoRooms};
-pub use socket::namespace::Namespace;
+pub use socket::namespace::{Namespace, WeakNamespace};
 pub use socket::socket::{EmitError, Extensions, Handshake, RESERVED_EVENTS, Socket, SocketRef};
 
 /// Dynamic values with binary: what events carry.

@@ -1,6 +1,7 @@
 //! Operators: select sockets by room (`to`, `within`, `except`, `broadcast`), set delivery flags
 //! (`local`, `volatile`, `compress`, `timeout`), then act (`emit`, `emit_with_ack`,
-//! `fetch_sockets`, `sockets_join`, `sockets_leave`, `disconnect_sockets`, `rooms`).
+//! `fetch_sockets`, `sockets_join`, `sockets_leave`, `disconnect_sockets`, `rooms`,
+//! `server_side_emit`, `server_side_emit_with_ack`, `server_count`).
 //!
 //! The same operators start from the [`SocketIo`](crate::SocketIo) handle (namespace `/`), a
 //! [`Namespace`](crate::Namespace) and a [`SocketRef`](crate::SocketRef); from a socket, `to`,
@@ -242,11 +243,7 @@ impl BroadcastOperator {
         let Some(ns) = this.ns else {
             return Ok(AckStream(futures_util::stream::empty().boxed()));
         };
-        let timeout = match (this.timeout, ns.io.upgrade()) {
-            (Some(t), _) => t,
-            (None, Some(io)) => io.config.ack_timeout,
-            (None, None) => Duration::from_secs(5),
-        };
+        let timeout = ack_timeout(this.timeout, &ns);
         let id = ns.next_ack_id();
         let packet = Self::encode(&ns, event, data, Some(id))?;
         let stream = ns
@@ -318,11 +315,49 @@ impl BroadcastOperator {
             .await?)
     }
 
+    /// Sends an event to the other servers of the cluster and gathers their answers, each
+    /// deserialized into `R` (from the only argument when there is one, from the array of
+    /// arguments otherwise): those that arrive within the timeout (the operator's, else the
+    /// configured ack timeout). A single server gets no answer.
+    pub async fn server_side_emit_with_ack<T, R>(
+        self,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Result<R, AckError>>, BroadcastError>
+    where
+        T: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let this = self.finish();
+        let Some(ns) = this.ns else {
+            return Ok(Vec::new());
+        };
+        let timeout = ack_timeout(this.timeout, &ns);
+        let args = to_args(data).map_err(EmitError::from)?;
+        let answers = ns
+            .adapter()
+            .server_side_emit_with_ack(event.to_owned(), args, timeout)
+            .await?;
+        Ok(answers
+            .into_iter()
+            .map(|args| from_value(crate::extract::args_value(args)).map_err(AckError::from))
+            .collect())
+    }
+
     /// How many servers share the namespace.
     pub async fn server_count(self) -> Result<u16, BroadcastError> {
         let this = self.finish();
         let Some(ns) = this.ns else { return Ok(1) };
         Ok(ns.adapter().server_count().await?)
+    }
+}
+
+/// The timeout of an action with acknowledgements: the operator's, else the configured one.
+fn ack_timeout(timeout: Option<Duration>, ns: &NsInner) -> Duration {
+    match (timeout, ns.io.upgrade()) {
+        (Some(t), _) => t,
+        (None, Some(io)) => io.config.ack_timeout,
+        (None, None) => Duration::from_secs(5),
     }
 }
 
@@ -458,6 +493,18 @@ macro_rules! operator_actions {
                 data: &T,
             ) -> Result<(), $crate::BroadcastError> {
                 self.op().server_side_emit(event, data).await
+            }
+            /// Sends an event to the other servers of the cluster and gathers their answers.
+            pub async fn server_side_emit_with_ack<T, R>(
+                &self,
+                event: &str,
+                data: &T,
+            ) -> Result<Vec<Result<R, $crate::AckError>>, $crate::BroadcastError>
+            where
+                T: serde::Serialize + ?Sized,
+                R: serde::de::DeserializeOwned,
+            {
+                self.op().server_side_emit_with_ack(event, data).await
             }
         }
     };

@@ -582,6 +582,39 @@ async fn ping_timeout() {
     .await;
 }
 
+/// A volatile packet is dropped, not queued, when the socket's queue is full; the socket stays
+/// connected and gets what fitted, in order. A regular packet that does not fit closes it.
+#[tokio::test]
+async fn volatile_packets_are_dropped_when_the_queue_is_full() {
+    bounded(async {
+        let (svc, io) = server(|b| b.queue_size(4));
+        io.ns("/", |_: SocketRef| {});
+        let mut c = Client::open(&svc).await;
+        c.connect("/").await;
+        // No GET is pending: the queue (4 packets) fills and the rest is dropped.
+        for i in 0..10 {
+            io.volatile().emit("v", &i).await.unwrap();
+        }
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            got.push(c.recv().await);
+        }
+        assert_eq!(
+            got,
+            ["2[\"v\",0]", "2[\"v\",1]", "2[\"v\",2]", "2[\"v\",3]"]
+        );
+        // Still connected: the next packet arrives.
+        io.emit("after", &()).await.unwrap();
+        assert_eq!(c.recv().await, "2[\"after\"]");
+        // Without `volatile`, a full queue means a client that does not keep up: it is closed.
+        for i in 0..5 {
+            io.emit("r", &i).await.unwrap();
+        }
+        c.assert_gone().await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn forced_close() {
     bounded(async {

@@ -24,6 +24,7 @@ struct Index {
 /// The in-memory adapter: one node, rooms in a map. The default.
 pub struct LocalAdapter {
     ns: Weak<NsInner>,
+    path: std::sync::Arc<str>,
     index: RwLock<Index>,
 }
 
@@ -31,6 +32,7 @@ impl fmt::Debug for LocalAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let idx = self.index.read().unwrap_or_else(|p| p.into_inner());
         f.debug_struct("LocalAdapter")
+            .field("ns", &self.path)
             .field("rooms", &idx.rooms.len())
             .field("sockets", &idx.sids.len())
             .finish()
@@ -42,9 +44,12 @@ fn ready<'a, T: Send + 'a>(v: T) -> BoxFuture<'a, T> {
 }
 
 impl LocalAdapter {
-    pub(crate) fn new(ns: Weak<NsInner>) -> Self {
+    /// The in-memory adapter of a namespace. A remote adapter builds one for the local work (the
+    /// rooms index, delivery to this node's sockets) and adds the messaging between nodes.
+    pub fn new(ns: crate::WeakNamespace) -> Self {
         LocalAdapter {
-            ns,
+            path: ns.path().into(),
+            ns: ns.inner,
             index: RwLock::default(),
         }
     }
@@ -254,6 +259,16 @@ impl Adapter for LocalAdapter {
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
         // A single node has no other server to tell.
         ready(Ok(()))
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        _event: String,
+        _args: Vec<Value>,
+        _timeout: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Vec<Value>>, AdapterError>> {
+        // No other server, so no answer.
+        ready(Ok(Vec::new()))
     }
 
     fn server_count(&self) -> BoxFuture<'_, Result<u16, AdapterError>> {

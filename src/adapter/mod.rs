@@ -21,6 +21,11 @@ use crate::{
     value::Value,
 };
 
+/// Makes the adapter of each namespace, when it is created (see
+/// [`SocketIoBuilder::adapter`](crate::SocketIoBuilder::adapter)).
+pub type AdapterFactory =
+    std::sync::Arc<dyn Fn(crate::WeakNamespace) -> std::sync::Arc<dyn Adapter> + Send + Sync>;
+
 /// A boxed future, as the trait's asynchronous methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -166,6 +171,14 @@ pub trait Adapter: Send + Sync + 'static {
         event: String,
         args: Vec<Value>,
     ) -> BoxFuture<'_, Result<(), AdapterError>>;
+    /// Sends an event to the other servers of the cluster and gathers their listeners' answers
+    /// (each an argument list), those that arrive within `timeout`.
+    fn server_side_emit_with_ack(
+        &self,
+        event: String,
+        args: Vec<Value>,
+        timeout: Duration,
+    ) -> BoxFuture<'_, Result<Vec<Vec<Value>>, AdapterError>>;
     /// How many servers share this namespace.
     fn server_count(&self) -> BoxFuture<'_, Result<u16, AdapterError>>;
     /// Stores a disconnected socket's state for connection state recovery. Does nothing by

@@ -12,8 +12,14 @@ use crate::{
     io::IoInner,
 };
 
+/// A listener for events from other servers of the cluster: takes the arguments, returns the
+/// answer (used when the sender asked for one).
+pub(crate) type ServerListener =
+    Arc<dyn Fn(Vec<crate::value::Value>) -> Vec<crate::value::Value> + Send + Sync>;
+
 pub(crate) struct NsInner {
     pub(crate) path: String,
+    pub(crate) server_listeners: RwLock<HashMap<String, ServerListener>>,
     pub(crate) connect: BoxedConnect,
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
     pub(crate) sockets: RwLock<HashMap<Arc<str>, SocketRef>>,
@@ -26,19 +32,28 @@ pub(crate) struct NsInner {
 }
 
 impl NsInner {
-    /// A namespace with the in-memory adapter.
+    /// A namespace with the adapter that `adapter` makes for it (the in-memory one when
+    /// `None`).
     pub(crate) fn new(
         path: String,
         connect: BoxedConnect,
         middlewares: Vec<BoxedMiddleware>,
         remove_when_empty: bool,
         io: std::sync::Weak<IoInner>,
+        adapter: Option<&crate::adapter::AdapterFactory>,
     ) -> Arc<NsInner> {
         Arc::new_cyclic(|weak| {
-            let adapter: Arc<dyn crate::adapter::Adapter> =
-                Arc::new(crate::adapter::LocalAdapter::new(weak.clone()));
+            let handle = WeakNamespace {
+                path: path.as_str().into(),
+                inner: weak.clone(),
+            };
+            let adapter: Arc<dyn crate::adapter::Adapter> = match adapter {
+                Some(make) => make(handle),
+                None => Arc::new(crate::adapter::LocalAdapter::new(handle)),
+            };
             NsInner {
                 path,
+                server_listeners: RwLock::default(),
                 connect,
                 middlewares: RwLock::new(middlewares),
                 sockets: RwLock::default(),
@@ -155,6 +170,58 @@ impl Namespace {
         self
     }
 
+    /// Listens for `event` sent by the other servers of the cluster
+    /// ([`server_side_emit`](crate::BroadcastOperator::server_side_emit)); never for events from
+    /// clients, nor from this server itself. The listener's return value answers a sender that
+    /// asked for acknowledgements
+    /// ([`server_side_emit_with_ack`](crate::BroadcastOperator::server_side_emit_with_ack)); it is
+    /// ignored otherwise. A later listener for the same event replaces the earlier one.
+    ///
+    /// ```no_run
+    /// # fn f(io: tower_socketio::SocketIo) {
+    /// use tower_socketio::value::Value;
+    /// if let Some(ns) = io.of("/") {
+    ///     ns.on_server_side("whoami", |_args: Vec<Value>| vec![Value::from("node-a")]);
+    /// }
+    /// # }
+    /// ```
+    pub fn on_server_side<F>(&self, event: impl Into<String>, listener: F) -> &Self
+    where
+        F: Fn(Vec<crate::value::Value>) -> Vec<crate::value::Value> + Send + Sync + 'static,
+    {
+        self.0
+            .server_listeners
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(event.into(), Arc::new(listener));
+        self
+    }
+
+    /// Delivers an event from another server to this namespace's listener (for adapters): its
+    /// answer, or `None` when nothing listens for `event`.
+    pub fn receive_server_side(
+        &self,
+        event: &str,
+        args: Vec<crate::value::Value>,
+    ) -> Option<Vec<crate::value::Value>> {
+        let listener = self
+            .0
+            .server_listeners
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(event)
+            .cloned()?;
+        Some(listener(args))
+    }
+
+    /// A handle that does not keep the namespace alive.
+    pub fn downgrade(&self) -> WeakNamespace {
+        WeakNamespace {
+            path: self.0.path.as_str().into(),
+            inner: Arc::downgrade(&self.0),
+        }
+    }
+
     /// The sockets connected to this namespace.
     pub fn sockets(&self) -> Vec<SocketRef> {
         self.0
@@ -173,3 +240,32 @@ impl Namespace {
 
 crate::operators::operator_entry_points!(Namespace);
 crate::operators::operator_actions!(Namespace);
+
+/// A handle on a namespace that does not keep it alive: what an adapter holds (see
+/// [`SocketIoBuilder::adapter`](crate::SocketIoBuilder::adapter)).
+#[derive(Clone)]
+pub struct WeakNamespace {
+    path: Arc<str>,
+    pub(crate) inner: std::sync::Weak<NsInner>,
+}
+
+impl WeakNamespace {
+    /// The namespace's path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The namespace, while it exists. Inside an adapter factory the namespace is still being
+    /// built: this is `None` until the factory has returned.
+    pub fn upgrade(&self) -> Option<Namespace> {
+        self.inner.upgrade().map(Namespace)
+    }
+}
+
+impl fmt::Debug for WeakNamespace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakNamespace")
+            .field("path", &self.path)
+            .finish()
+    }
+}
