@@ -1,0 +1,81 @@
+//! What the benchmark's Rust servers share: the command line of the harness's contract and the
+//! `LISTENING <port>` announcement.
+//!
+//! Every server takes `--port P` (0 = any free port), `--ping-interval-ms N` (default 25000) and
+//! `--ping-timeout-ms N` (default 20000), binds 127.0.0.1 only, and prints exactly one line
+//! `LISTENING <port>` to stdout once it accepts connections.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket};
+
+/// The accept backlog: Node's default, which the Node server of the benchmark uses.
+const BACKLOG: u32 = 511;
+
+/// The command line of every benchmark server.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The port to bind on 127.0.0.1; 0 picks any free port.
+    pub port: u16,
+    /// The heartbeat's period (Engine.IO `pingInterval`, or raw's ping message period).
+    pub ping_interval: Duration,
+    /// Engine.IO `pingTimeout` (unused by the raw server).
+    pub ping_timeout: Duration,
+}
+
+impl Options {
+    /// Parses the process's arguments; prints the usage and exits with status 2 when they are wrong.
+    pub fn from_env() -> Options {
+        match Options::parse(std::env::args().skip(1)) {
+            Ok(o) => o,
+            Err(e) => {
+                let bin = std::env::args().next().unwrap_or_default();
+                eprintln!("{bin}: {e}");
+                eprintln!("usage: {bin} --port P [--ping-interval-ms N] [--ping-timeout-ms N]");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    /// Parses arguments (without the program's name).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut port = None;
+        let mut interval = 25_000u64;
+        let mut timeout = 20_000u64;
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let bad = |e| format!("{flag} {value}: {e}");
+            match flag.as_str() {
+                "--port" => port = Some(value.parse::<u16>().map_err(bad)?),
+                "--ping-interval-ms" => interval = value.parse().map_err(bad)?,
+                "--ping-timeout-ms" => timeout = value.parse().map_err(bad)?,
+                _ => return Err(format!("unknown argument {flag}")),
+            }
+        }
+        Ok(Options {
+            port: port.ok_or("--port is required")?,
+            ping_interval: Duration::from_millis(interval.max(1)),
+            ping_timeout: Duration::from_millis(timeout.max(1)),
+        })
+    }
+
+    /// Binds 127.0.0.1 on the port asked for, with `SO_REUSEADDR` and the accept backlog of
+    /// Node's HTTP server (511), so that every server meets a burst of connections alike.
+    pub fn bind(&self) -> std::io::Result<TcpListener> {
+        let socket = TcpSocket::new_v4()?;
+        socket.set_reuseaddr(true)?;
+        socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, self.port)))?;
+        socket.listen(BACKLOG)
+    }
+}
+
+/// Prints the one line `LISTENING <port>` that tells the harness the server is ready, and flushes.
+pub fn announce(listener: &TcpListener) -> std::io::Result<()> {
+    let port = listener.local_addr()?.port();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "LISTENING {port}")?;
+    out.flush()
+}
