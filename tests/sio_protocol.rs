@@ -951,6 +951,33 @@ async fn middleware_refusal() {
     .await;
 }
 
+/// Packets that arrive while an async middleware runs are held, within a bound: a client that
+/// floods a namespace it is still joining is disconnected.
+#[tokio::test]
+async fn packets_held_while_connecting_are_bounded() {
+    bounded(async {
+        let (svc, io) = server(|b| b);
+        let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+        let wait = gate.clone();
+        io.ns("/slow", |_: SocketRef| {}).with(move || {
+            let wait = wait.clone();
+            async move {
+                wait.notified().await;
+                Ok::<(), ConnectError>(())
+            }
+        });
+        let c = Client::open(&svc).await;
+        let flood: Vec<String> = std::iter::once("0/slow,".to_owned())
+            .chain((0..1100).map(|i| format!(r#"2/slow,["e",{i}]"#)))
+            .collect();
+        let flood: Vec<&str> = flood.iter().map(String::as_str).collect();
+        c.send(&flood).await;
+        c.assert_gone().await;
+        gate.notify_waiters();
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn dynamic_namespace_children() {
     bounded(async {

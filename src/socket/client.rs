@@ -20,6 +20,12 @@ use crate::{
     value::Value,
 };
 
+/// How many packets a namespace may receive while its connection is being set up (async
+/// middleware running): they are held and delivered in order once it is connected. The official
+/// clients send nothing before the server's CONNECT answer, so only a misbehaving client reaches
+/// this; it is disconnected rather than growing the server's memory.
+const MAX_HELD_WHILE_CONNECTING: usize = 1024;
+
 pub(crate) struct Client {
     pub(crate) session: Session,
     pub(crate) io: Arc<IoInner>,
@@ -90,6 +96,17 @@ impl Client {
         {
             let mut connecting = lock(&self.connecting);
             if let Some(buffer) = connecting.get_mut(&packet.ns) {
+                if buffer.len() >= MAX_HELD_WHILE_CONNECTING {
+                    drop(connecting);
+                    tracing::debug!(
+                        sid = %self.session.id(),
+                        ns = %packet.ns,
+                        "too many packets while the namespace connection is being set up"
+                    );
+                    return self
+                        .session
+                        .close_with(engine::DisconnectReason::TransportError);
+                }
                 buffer.push(packet);
                 return;
             }
