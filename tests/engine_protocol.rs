@@ -1274,11 +1274,11 @@ async fn bad_upgrade_probe_keeps_the_session_polling() {
                 }
                 Err(e) => panic!("WebSocket handshake: {e}"),
             };
-            if ws.send(Message::text("2probe")).await.is_ok() {
-                if let Some(Ok(Message::Text(t))) = ws.next().await {
-                    assert_eq!(t, "3probe");
-                    break ws;
-                }
+            if ws.send(Message::text("2probe")).await.is_ok()
+                && let Some(Ok(Message::Text(t))) = ws.next().await
+            {
+                assert_eq!(t, "3probe");
+                break ws;
             }
             tokio::task::yield_now().await;
         };

@@ -79,10 +79,11 @@ impl LocalAdapter {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for sid in opts.rooms.iter().filter_map(|r| idx.rooms.get(r)).flatten() {
-            if !except.contains(sid.as_str()) && seen.insert(sid.as_str()) {
-                if let Some(s) = sockets.get(sid.as_str()) {
-                    out.push(s.clone());
-                }
+            if !except.contains(sid.as_str())
+                && seen.insert(sid.as_str())
+                && let Some(s) = sockets.get(sid.as_str())
+            {
+                out.push(s.clone());
             }
         }
         out

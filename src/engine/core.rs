@@ -178,11 +178,11 @@ impl Engine {
         } else {
             None
         };
-        if let Some(allow) = &self.config.allow_request {
-            if let Err(message) = allow(&parts).await {
-                tracing::debug!(%message, "handshake refused by allow_request");
-                return ProtocolError::Forbidden.response(Some(&message));
-            }
+        if let Some(allow) = &self.config.allow_request
+            && let Err(message) = allow(&parts).await
+        {
+            tracing::debug!(%message, "handshake refused by allow_request");
+            return ProtocolError::Forbidden.response(Some(&message));
         }
         let id = new_sid();
         let session = Session::new(id.clone(), self.clone(), transport, parts);

@@ -7,15 +7,22 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 use super::{Frame, Str};
 
-/// An Engine.IO packet received from a client.
+/// An Engine.IO packet received from a client. (The server's own packets, `open` among them,
+/// are written as [`Frame`]s.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Packet {
+pub enum Packet {
     /// `1`: the client closes the session.
     Close,
     /// `2`, or `2probe` during an upgrade.
-    Ping { probe: bool },
+    Ping {
+        /// Whether it is the upgrade probe `2probe`.
+        probe: bool,
+    },
     /// `3`, or `3probe`.
-    Pong { probe: bool },
+    Pong {
+        /// Whether it is the upgrade probe `3probe`.
+        probe: bool,
+    },
     /// `4…`: a text message.
     Message(Str),
     /// A binary message (raw frame on WebSocket, `b` + base64 in polling payloads).
@@ -28,7 +35,8 @@ pub(crate) enum Packet {
 
 /// Why a packet could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum PacketError {
+#[non_exhaustive]
+pub enum PacketError {
     /// The packet had no type character.
     #[error("empty packet")]
     Empty,
@@ -44,7 +52,8 @@ pub(crate) enum PacketError {
 }
 
 /// Decodes a text packet (a WebSocket text frame, or one text piece of a polling payload).
-pub(crate) fn decode_text(text: Str) -> Result<Packet, PacketError> {
+/// A message's text shares `text`'s buffer.
+pub fn decode_text(text: Str) -> Result<Packet, PacketError> {
     let s = text.as_str();
     let mut chars = s.chars();
     let kind = chars.next().ok_or(PacketError::Empty)?;
@@ -83,8 +92,9 @@ pub(crate) fn decode_polling_piece(piece: Str) -> Result<Packet, PacketError> {
 /// Record separator between packets of a polling payload.
 pub(crate) const SEPARATOR: u8 = 0x1e;
 
-/// Splits a polling payload into its packets. The payload must be valid UTF-8 (checked once).
-pub(crate) fn decode_payload(body: Bytes) -> Result<Vec<Packet>, PayloadError> {
+/// Splits a polling payload into its packets. The payload must be valid UTF-8; messages share
+/// `body`'s buffer.
+pub fn decode_payload(body: Bytes) -> Result<Vec<Packet>, PayloadError> {
     let body = Str::try_from(body).map_err(|_| PayloadError::Utf8)?;
     if body.is_empty() {
         return Err(PayloadError::Empty);
@@ -107,7 +117,8 @@ pub(crate) fn decode_payload(body: Bytes) -> Result<Vec<Packet>, PayloadError> {
 
 /// Why a polling payload could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum PayloadError {
+#[non_exhaustive]
+pub enum PayloadError {
     /// The body is not UTF-8.
     #[error("payload is not valid UTF-8")]
     Utf8,
@@ -127,8 +138,8 @@ pub(crate) fn polling_len(frame: &Frame) -> usize {
     }
 }
 
-/// Appends frames to a polling payload, separated by `\x1e`.
-pub(crate) fn encode_payload<'a>(frames: impl IntoIterator<Item = &'a Frame>, out: &mut BytesMut) {
+/// Appends frames to a polling payload, separated by `\x1e` (binary frames as `b` + base64).
+pub fn encode_payload<'a>(frames: impl IntoIterator<Item = &'a Frame>, out: &mut BytesMut) {
     for (i, frame) in frames.into_iter().enumerate() {
         if i > 0 {
             out.put_u8(SEPARATOR);

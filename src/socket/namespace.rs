@@ -90,10 +90,11 @@ impl NsInner {
             s.remove(id);
             s.is_empty()
         };
-        if empty && self.remove_when_empty {
-            if let Some(io) = self.io.upgrade() {
-                io.remove_child_ns(&self.path);
-            }
+        if empty
+            && self.remove_when_empty
+            && let Some(io) = self.io.upgrade()
+        {
+            io.remove_child_ns(&self.path);
         }
     }
 
@@ -141,10 +142,10 @@ impl Namespace {
         H: ConnectMiddleware<M>,
         M: 'static,
     {
-        if let Some(io) = self.0.io.upgrade() {
-            if let Err(e) = middleware.check(&io.states) {
-                panic!("middleware of namespace {:?}: {e}", self.0.path);
-            }
+        if let Some(io) = self.0.io.upgrade()
+            && let Err(e) = middleware.check(&io.states)
+        {
+            panic!("middleware of namespace {:?}: {e}", self.0.path);
         }
         self.0
             .middlewares

@@ -19,13 +19,18 @@ use crate::socket::socket::RESERVED_EVENTS;
 
 /// The payload of a packet, by type.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum PacketData {
+pub enum PacketData {
     /// `0`: the auth object (client to server, optional) or `{"sid": …}` (server to client).
     Connect(Option<Value>),
     /// `1`: leave the namespace.
     Disconnect,
     /// `2` or `5`: an event and its arguments.
-    Event { event: String, args: Vec<Value> },
+    Event {
+        /// The event's name.
+        event: String,
+        /// Its arguments; buffers ([`Value::Bytes`]) anywhere in them make the packet binary.
+        args: Vec<Value>,
+    },
     /// `3` or `6`: the arguments of an acknowledgement.
     Ack(Vec<Value>),
     /// `4`: `{"message": …, "data"?: …}` (a string from old clients is accepted too).
@@ -34,21 +39,22 @@ pub(crate) enum PacketData {
 
 /// A whole packet.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Packet {
+pub struct Packet {
     /// The namespace, starting with `/`; `/` is the main namespace.
-    pub(crate) ns: String,
+    pub ns: String,
     /// The type and payload.
-    pub(crate) data: PacketData,
+    pub data: PacketData,
     /// The ack id: on an EVENT, the sender wants an ACK with this id; on an ACK, the id it
     /// answers. Only EVENT and ACK packets carry one; [`encode`] ignores it on the others.
-    pub(crate) id: Option<u64>,
+    pub id: Option<u64>,
 }
 
-/// Limits on what a client may send.
+/// Limits on what a client may send. The default allows 10 attachments per packet, as the
+/// server does unless configured otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct DecodeLimits {
+pub struct DecodeLimits {
     /// The most attachments one binary packet may declare.
-    pub(crate) max_attachments: usize,
+    pub max_attachments: usize,
 }
 
 impl Default for DecodeLimits {
@@ -61,7 +67,8 @@ impl Default for DecodeLimits {
 
 /// Why a packet is invalid. Each ends the connection with "parse error".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum ParseError {
+#[non_exhaustive]
+pub enum ParseError {
     /// The message is empty.
     #[error("empty packet")]
     Empty,
@@ -198,7 +205,7 @@ impl Kind {
 
 /// A decoded text packet: complete, or waiting for attachments.
 #[derive(Debug)]
-pub(crate) enum Decoded {
+pub enum Decoded {
     /// The packet needs nothing more.
     Complete(Packet),
     /// A binary packet: feed it the next binary messages.
@@ -208,7 +215,7 @@ pub(crate) enum Decoded {
 /// A binary packet waiting for its attachments. Its placeholders were checked when the text
 /// packet was decoded: they name each declared attachment exactly once.
 #[derive(Debug)]
-pub(crate) struct PartialPacket {
+pub struct PartialPacket {
     /// `None` once complete.
     packet: Option<Packet>,
     expected: usize,
@@ -218,7 +225,7 @@ pub(crate) struct PartialPacket {
 impl PartialPacket {
     /// Adds the next attachment; returns the packet, placeholders replaced by the buffers, once
     /// all have arrived. An attachment after that is an error.
-    pub(crate) fn push(&mut self, data: Bytes) -> Result<Option<Packet>, ParseError> {
+    pub fn push(&mut self, data: Bytes) -> Result<Option<Packet>, ParseError> {
         if self.packet.is_none() || self.attachments.len() >= self.expected {
             return Err(ParseError::UnexpectedAttachment);
         }
@@ -353,7 +360,7 @@ fn parse_json(s: &str) -> Result<Value, ParseError> {
 /// For compatibility with older clients (the JavaScript parser accepts it, old Python clients
 /// send it) a namespace may end the packet without a `,` on CONNECT and DISCONNECT, e.g.
 /// `1/admin`; on other types that is [`ParseError::UnterminatedNamespace`].
-pub(crate) fn decode(text: &str, limits: &DecodeLimits) -> Result<Decoded, ParseError> {
+pub fn decode(text: &str, limits: &DecodeLimits) -> Result<Decoded, ParseError> {
     let mut chars = text.chars();
     let first = chars.next().ok_or(ParseError::Empty)?;
     let kind = Kind::from_char(first).ok_or(ParseError::UnknownType(first))?;
@@ -486,11 +493,11 @@ pub(crate) fn decode(text: &str, limits: &DecodeLimits) -> Result<Decoded, Parse
 /// An encoded packet: the text message, then its attachments in order, one binary message
 /// each.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Encoded {
+pub struct Encoded {
     /// The text packet.
-    pub(crate) text: String,
+    pub text: String,
     /// The buffers its placeholders name, in order.
-    pub(crate) attachments: Vec<Bytes>,
+    pub attachments: Vec<Bytes>,
 }
 
 /// Encodes a packet.
@@ -503,8 +510,7 @@ pub(crate) struct Encoded {
 ///
 /// This is the fast path already: the packet is only borrowed, JSON is written straight into
 /// one `String` sized up front, and attachments are reference-counted clones of the buffers.
-/// [`encode_event`] does the same for an event without building a [`Packet`].
-pub(crate) fn encode(packet: &Packet) -> Encoded {
+pub fn encode(packet: &Packet) -> Encoded {
     let ns = packet.ns.as_str();
     match &packet.data {
         PacketData::Event { event, args } => encode_event(ns, event, args, packet.id),
