@@ -114,8 +114,13 @@ impl Accepted {
 
 /// The same payload limit as polling: a larger message fails the read, and `drive` closes the
 /// connection with code 1009.
+///
+/// The read buffer starts at 4 KiB instead of tungstenite's 128 KiB, which it fills with zeros
+/// up front: that would make every idle connection cost 128 KiB of resident memory. Larger
+/// messages still arrive whole (the buffer grows to the frame's length), a few reads each.
 fn ws_config(max_payload: usize) -> WebSocketConfig {
     WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
         .max_message_size(Some(max_payload))
         .max_frame_size(Some(max_payload))
 }
