@@ -78,15 +78,19 @@ async fn connection(stream: TcpStream, registry: Registry, id: u64, ping: Durati
                 let mut frame = frame;
                 loop {
                     match frame {
-                        Some(Ok(Message::Text(text))) => match text.as_bytes().first() {
-                            Some(b'e') => {
-                                if ws.feed(Message::Text(text)).await.is_err() {
-                                    break;
+                        Some(Ok(Message::Text(text))) => {
+                            let fed = match text.as_bytes().first() {
+                                Some(b'e') => ws.feed(Message::Text(text)).await,
+                                Some(b'b') => {
+                                    broadcast(&registry, id, text);
+                                    Ok(())
                                 }
+                                _ => Ok(()),
+                            };
+                            if fed.is_err() {
+                                break;
                             }
-                            Some(b'b') => broadcast(&registry, id, text),
-                            _ => {}
-                        },
+                        }
                         Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
                             registry.lock().unwrap().remove(&id);
                             return;
