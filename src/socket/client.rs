@@ -41,7 +41,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Encodes a packet into Engine.IO frames: the text packet, then its attachments.
 pub(crate) fn encode_frames(packet: &Packet) -> Vec<Frame> {
-    let enc = packet::encode(packet);
+    let enc = packet::encode_message(packet);
     frames_of(enc.text, enc.attachments)
 }
 

@@ -511,19 +511,32 @@ pub struct Encoded {
 /// This is the fast path already: the packet is only borrowed, JSON is written straight into
 /// one `String` sized up front, and attachments are reference-counted clones of the buffers.
 pub fn encode(packet: &Packet) -> Encoded {
+    encode_prefixed(packet, "")
+}
+
+/// Encodes a packet as the payload of an Engine.IO message: the text starts with `4`, ready to
+/// be sent as it is (no copy to put the prefix in front).
+pub(crate) fn encode_message(packet: &Packet) -> Encoded {
+    encode_prefixed(packet, "4")
+}
+
+fn encode_prefixed(packet: &Packet, prefix: &str) -> Encoded {
     let ns = packet.ns.as_str();
     match &packet.data {
-        PacketData::Event { event, args } => encode_event(ns, event, args, packet.id),
-        PacketData::Ack(args) => encode_array(ns, None, args, packet.id),
-        PacketData::Connect(payload) => encode_plain(Kind::Connect, ns, payload.as_ref()),
-        PacketData::Disconnect => encode_plain(Kind::Disconnect, ns, None),
-        PacketData::ConnectError(payload) => encode_plain(Kind::ConnectError, ns, Some(payload)),
+        PacketData::Event { event, args } => encode_array(prefix, ns, Some(event), args, packet.id),
+        PacketData::Ack(args) => encode_array(prefix, ns, None, args, packet.id),
+        PacketData::Connect(payload) => encode_plain(prefix, Kind::Connect, ns, payload.as_ref()),
+        PacketData::Disconnect => encode_plain(prefix, Kind::Disconnect, ns, None),
+        PacketData::ConnectError(payload) => {
+            encode_plain(prefix, Kind::ConnectError, ns, Some(payload))
+        }
     }
 }
 
 /// Encodes an EVENT (or BINARY_EVENT) packet: `[event, ...args]`, as [`encode`] would.
+#[cfg(test)]
 pub(crate) fn encode_event(ns: &str, event: &str, args: &[Value], id: Option<u64>) -> Encoded {
-    encode_array(ns, Some(event), args, id)
+    encode_array("", ns, Some(event), args, id)
 }
 
 /// How many byte buffers are inside.
@@ -557,7 +570,13 @@ fn write_header(out: &mut String, kind: Kind, attachments: usize, ns: &str, id: 
 }
 
 /// EVENT (with `event`) or ACK (without) and their binary forms.
-fn encode_array(ns: &str, event: Option<&str>, args: &[Value], id: Option<u64>) -> Encoded {
+fn encode_array(
+    prefix: &str,
+    ns: &str,
+    event: Option<&str>,
+    args: &[Value],
+    id: Option<u64>,
+) -> Encoded {
     let count: usize = args.iter().map(count_bytes).sum();
     let kind = match (event.is_some(), count > 0) {
         (true, false) => Kind::Event,
@@ -571,7 +590,8 @@ fn encode_array(ns: &str, event: Option<&str>, args: &[Value], id: Option<u64>) 
             acc.saturating_add(json_len_hint(a)).saturating_add(1)
         })
         .saturating_add(event.map_or(0, |e| e.len().saturating_add(3)));
-    let mut text = String::with_capacity(header_len(ns).saturating_add(json_len));
+    let mut text = String::with_capacity((prefix.len() + header_len(ns)).saturating_add(json_len));
+    text.push_str(prefix);
     write_header(&mut text, kind, count, ns, id);
     let mut attachments = Vec::with_capacity(count);
     text.push('[');
@@ -589,9 +609,10 @@ fn encode_array(ns: &str, event: Option<&str>, args: &[Value], id: Option<u64>) 
 }
 
 /// CONNECT, DISCONNECT and CONNECT_ERROR: never binary, no ack id.
-fn encode_plain(kind: Kind, ns: &str, payload: Option<&Value>) -> Encoded {
+fn encode_plain(prefix: &str, kind: Kind, ns: &str, payload: Option<&Value>) -> Encoded {
     let json_len = payload.map_or(0, json_len_hint);
-    let mut text = String::with_capacity(header_len(ns).saturating_add(json_len));
+    let mut text = String::with_capacity((prefix.len() + header_len(ns)).saturating_add(json_len));
+    text.push_str(prefix);
     write_header(&mut text, kind, 0, ns, None);
     if let Some(payload) = payload {
         write_json(payload, &mut text, None);

@@ -680,9 +680,11 @@ impl Extensions {
     }
 }
 
-pub(crate) fn frames_of(text: String, attachments: Vec<bytes::Bytes>) -> Vec<Frame> {
+/// The frames of an encoded packet whose text already starts with the Engine.IO message type
+/// (`packet::encode_message`).
+pub(crate) fn frames_of(message: String, attachments: Vec<bytes::Bytes>) -> Vec<Frame> {
     let mut frames = Vec::with_capacity(1 + attachments.len());
-    frames.push(Frame::text(text));
+    frames.push(Frame::Text(message.into()));
     frames.extend(attachments.into_iter().map(Frame::Binary));
     frames
 }
