@@ -61,25 +61,33 @@ impl LocalAdapter {
             return Vec::new();
         };
         let idx = self.index.read().unwrap_or_else(|p| p.into_inner());
-        let except: HashSet<&str> = opts
+        let except: Vec<&str> = opts
             .except
             .iter()
             .filter_map(|r| idx.rooms.get(r))
             .flatten()
             .map(String::as_str)
             .collect();
+        // Usually one socket or a few (a sender left out): compare them directly; a set past a
+        // handful.
+        let except_set: Option<HashSet<&str>> =
+            (except.len() > 8).then(|| except.iter().copied().collect());
+        let excepted = |sid: &str| match &except_set {
+            Some(set) => set.contains(sid),
+            None => except.contains(&sid),
+        };
         let sockets = ns.sockets.read().unwrap_or_else(|p| p.into_inner());
         if opts.rooms.is_empty() {
             return sockets
                 .iter()
-                .filter(|(id, _)| !except.contains(&***id))
+                .filter(|(id, _)| !excepted(id))
                 .map(|(_, s)| s.clone())
                 .collect();
         }
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for sid in opts.rooms.iter().filter_map(|r| idx.rooms.get(r)).flatten() {
-            if !except.contains(sid.as_str())
+            if !excepted(sid.as_str())
                 && seen.insert(sid.as_str())
                 && let Some(s) = sockets.get(sid.as_str())
             {

@@ -2,7 +2,10 @@
 
 use std::{
     fmt,
-    sync::{Arc, Mutex, MutexGuard, atomic::AtomicBool},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use bytes::Bytes;
@@ -69,6 +72,8 @@ pub(crate) struct Inner {
     pub(crate) outbox: tokio::sync::Mutex<Outbox>,
     transport: Mutex<TransportState>,
     closed: watch::Sender<Option<DisconnectReason>>,
+    /// Set with `closed`, read on every send: an atomic load instead of the watch's lock.
+    is_closed: AtomicBool,
     pong: Notify,
     /// Wakes a pending polling GET so that an upgrade can go on.
     pub(crate) release_poll: Notify,
@@ -114,6 +119,7 @@ impl Session {
                 upgrading: false,
             }),
             closed: watch::Sender::new(None),
+            is_closed: AtomicBool::new(false),
             pong: Notify::new(),
             release_poll: Notify::new(),
             posting: AtomicBool::new(false),
@@ -135,7 +141,7 @@ impl Session {
 
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
-        self.0.closed.borrow().is_some()
+        self.0.is_closed.load(Ordering::Acquire)
     }
 
     /// The handshake request (method, URI, headers, extensions set by layers in front).
@@ -237,6 +243,7 @@ impl Session {
         let first = self.0.closed.send_if_modified(|r| {
             if r.is_none() {
                 *r = Some(reason);
+                self.0.is_closed.store(true, Ordering::Release);
                 true
             } else {
                 false
