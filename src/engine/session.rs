@@ -10,7 +10,7 @@ use std::{
 
 use bytes::Bytes;
 use http::request::Parts;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc};
 
 use super::{DisconnectReason, Frame, TransportKind, core::Engine, packet::Packet};
 
@@ -71,9 +71,12 @@ pub(crate) struct Inner {
     tx: mpsc::Sender<Frame>,
     pub(crate) outbox: tokio::sync::Mutex<Outbox>,
     transport: Mutex<TransportState>,
-    closed: watch::Sender<Option<DisconnectReason>>,
-    /// Set with `closed`, read on every send: an atomic load instead of the watch's lock.
+    /// Why the session ended, once it has (set once).
+    closed: Mutex<Option<DisconnectReason>>,
+    /// Set with `closed`, read on every send: an atomic load instead of the lock.
     is_closed: AtomicBool,
+    /// Wakes the tasks waiting for the session to close ([`Session::closed`]).
+    on_close: Notify,
     pong: Notify,
     /// Wakes a pending polling GET so that an upgrade can go on.
     pub(crate) release_poll: Notify,
@@ -108,6 +111,7 @@ impl Session {
         kind: TransportKind,
         parts: Parts,
     ) -> Session {
+        let parts = detach(parts);
         let (tx, rx) = mpsc::channel(engine.config().queue_size);
         Session(Arc::new(Inner {
             id,
@@ -118,8 +122,9 @@ impl Session {
                 kind,
                 upgrading: false,
             }),
-            closed: watch::Sender::new(None),
+            closed: Mutex::new(None),
             is_closed: AtomicBool::new(false),
+            on_close: Notify::new(),
             pong: Notify::new(),
             release_poll: Notify::new(),
             posting: AtomicBool::new(false),
@@ -240,18 +245,15 @@ impl Session {
 
     /// Ends the session once; later calls do nothing.
     pub(crate) fn close_with(&self, reason: DisconnectReason) {
-        let first = self.0.closed.send_if_modified(|r| {
-            if r.is_none() {
-                *r = Some(reason);
-                self.0.is_closed.store(true, Ordering::Release);
-                true
-            } else {
-                false
+        {
+            let mut closed = self.0.closed.lock().unwrap_or_else(|p| p.into_inner());
+            if closed.is_some() {
+                return;
             }
-        });
-        if !first {
-            return;
+            *closed = Some(reason);
+            self.0.is_closed.store(true, Ordering::Release);
         }
+        self.0.on_close.notify_waiters();
         tracing::debug!(sid = %self.id(), %reason, "session closed");
         if flushes(reason) && self.transport() == TransportKind::Polling {
             // The client learns of the close from its next poll; keep the id routable until then.
@@ -275,16 +277,21 @@ impl Session {
 
     /// The reason the session closed, if it did.
     pub fn close_reason(&self) -> Option<DisconnectReason> {
-        *self.0.closed.borrow()
+        *self.0.closed.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Resolves when the session closes, with the reason.
     pub(crate) async fn closed(&self) -> DisconnectReason {
-        let mut rx = self.0.closed.subscribe();
-        match rx.wait_for(Option::is_some).await {
-            Ok(r) => r.unwrap_or(DisconnectReason::TransportClose),
-            // The sender lives as long as `self`: this branch is unreachable in practice.
-            Err(_) => DisconnectReason::TransportClose,
+        let notified = self.0.on_close.notified();
+        tokio::pin!(notified);
+        loop {
+            // Registered before the check, so that a close between the two still wakes us.
+            notified.as_mut().enable();
+            if let Some(reason) = self.close_reason() {
+                return reason;
+            }
+            notified.as_mut().await;
+            notified.set(self.0.on_close.notified());
         }
     }
 
@@ -381,4 +388,56 @@ pub(crate) fn flushes(reason: DisconnectReason) -> bool {
         reason,
         DisconnectReason::ClosedByServer | DisconnectReason::ServerShutdown
     )
+}
+
+/// The handshake request's parts, detached from the connection's read buffer. hyper hands out
+/// the URI and header values as slices of its 8 to 16 KiB read buffer, so keeping them for the
+/// session's life would keep that whole buffer allocated for every connection; copies take a
+/// few hundred bytes. Extensions (set by layers in front) are kept as they are.
+fn detach(parts: Parts) -> Parts {
+    let (mut fresh, ()) = http::Request::new(()).into_parts();
+    fresh.method = parts.method;
+    fresh.version = parts.version;
+    fresh.uri = parts.uri.to_string().parse().unwrap_or(parts.uri);
+    fresh.headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let name =
+                http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap_or(name.clone());
+            let value = http::HeaderValue::from_bytes(value.as_bytes())
+                .map(|mut v| {
+                    v.set_sensitive(value.is_sensitive());
+                    v
+                })
+                .unwrap_or_else(|_| value.clone());
+            (name, value)
+        })
+        .collect();
+    fresh.extensions = parts.extensions;
+    fresh
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detached_parts_keep_everything() {
+        let req = http::Request::builder()
+            .method("GET")
+            .uri("/socket.io/?EIO=4&transport=websocket&x=%20y")
+            .header("x-custom", "a")
+            .header("x-custom", "b")
+            .header(http::header::COOKIE, "k=v")
+            .extension(7u8)
+            .body(())
+            .unwrap();
+        let (parts, ()) = req.into_parts();
+        let expected = (parts.uri.clone(), parts.headers.clone());
+        let detached = detach(parts);
+        assert_eq!((detached.uri.clone(), detached.headers.clone()), expected);
+        assert_eq!(detached.headers.get_all("x-custom").iter().count(), 2);
+        assert_eq!(detached.extensions.get::<u8>(), Some(&7));
+    }
 }

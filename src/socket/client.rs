@@ -33,6 +33,8 @@ pub(crate) struct Client {
     /// Namespaces whose connection is under way, with the packets that arrived meanwhile.
     connecting: Mutex<HashMap<String, Vec<Packet>>>,
     partial: Mutex<Option<PartialPacket>>,
+    /// Told when a namespace connection succeeds: the connect timeout's task ends then.
+    joined: tokio::sync::Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -213,6 +215,7 @@ impl Client {
                 connected
             };
             if routed {
+                client.joined.notify_one();
                 for p in buffered {
                     if !socket.connected() {
                         break;
@@ -262,6 +265,7 @@ impl EngineHandler for IoHandler {
             sockets: Mutex::default(),
             connecting: Mutex::default(),
             partial: Mutex::default(),
+            joined: tokio::sync::Notify::new(),
         });
         *session.0.upper.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
         let timeout = self.0.config.connect_timeout;
@@ -274,6 +278,7 @@ impl EngineHandler for IoHandler {
                         session.close();
                     }
                 }
+                () = client.joined.notified() => {}
                 _ = session.closed() => {}
             }
         });

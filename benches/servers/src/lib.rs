@@ -1,5 +1,5 @@
-//! What the benchmark's Rust servers share: the command line of the harness's contract and the
-//! `LISTENING <port>` announcement.
+//! What the benchmark's Rust servers share: the command line of the harness's contract, the
+//! `LISTENING <port>` announcement, and (for the two Socket.IO servers) one way to serve HTTP.
 //!
 //! Every server takes `--port P` (0 = any free port), `--ping-interval-ms N` (default 25000) and
 //! `--ping-timeout-ms N` (default 20000), binds 127.0.0.1 only, and prints exactly one line
@@ -78,4 +78,43 @@ pub fn announce(listener: &TcpListener) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "LISTENING {port}")?;
     out.flush()
+}
+
+/// Serves `service` with hyper's HTTP/1.1 connection builder (upgrades on, `TCP_NODELAY` on
+/// every connection, as Node's HTTP server and `bench-raw` do), one task per connection: the
+/// same stack for `bench-ours` and `bench-socketioxide`.
+///
+/// Not `axum::serve`: its protocol-sniffing connection (hyper-util's `auto` builder) keeps
+/// hyper's 8 to 16 KiB read buffer alive for as long as an upgraded WebSocket lives, which
+/// would add that much to each idle connection of either library. For the same reason both
+/// servers wrap the router in their layer (`Layer::layer(&layer, router)`) instead of
+/// `Router::layer`: inside the router, axum stores each request's original URI (a slice of that
+/// buffer) in the request's extensions, which a session keeps with its handshake request.
+pub async fn serve_http1<S, B>(listener: TcpListener, service: S) -> std::io::Result<()>
+where
+    S: tower_service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            // Out of descriptors or similar: give the system a moment instead of spinning.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(service.clone());
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
+    }
 }

@@ -1,5 +1,6 @@
-//! `bench-ours`: the benchmark's Socket.IO server on this crate, `tower-socketio`, served by axum
-//! (hyper 1) on tokio's multi-thread runtime.
+//! `bench-ours`: the benchmark's Socket.IO server on this crate, `tower-socketio`: an axum
+//! `Router` with the layer, served by hyper 1's HTTP/1.1 builder (see `serve_http1`) on tokio's
+//! multi-thread runtime.
 //!
 //! Run with
 //! `cargo run --release --manifest-path benches/servers/Cargo.toml --bin bench-ours -- --port 0`
@@ -7,13 +8,12 @@
 //! ready. Socket.IO at `/socket.io/`, namespace `/`: `echo` with an ack answers with its argument,
 //! `broadcast` emits `bcast` with its argument to every other socket.
 
-use axum::serve::ListenerExt;
 use tower_socketio::{
     SocketIo, SocketRef,
     extract::{AckSender, Data},
     value::Value,
 };
-use tower_socketio_bench_servers::{Options, announce};
+use tower_socketio_bench_servers::{Options, announce, serve_http1};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -35,12 +35,8 @@ async fn main() -> std::io::Result<()> {
             },
         );
     });
-    let app = axum::Router::new().layer(layer);
+    let app = tower_layer::Layer::layer(&layer, axum::Router::new());
     let listener = opts.bind()?;
     announce(&listener)?;
-    // TCP_NODELAY on every connection, as Node's HTTP server and `bench-raw` do.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app).await
+    serve_http1(listener, app).await
 }

@@ -1,5 +1,6 @@
-//! `bench-socketioxide`: the benchmark's Socket.IO server on the published `socketioxide` crate,
-//! served by axum (hyper 1) on tokio's multi-thread runtime; the same handlers as `bench-ours`.
+//! `bench-socketioxide`: the benchmark's Socket.IO server on the published `socketioxide` crate:
+//! an axum `Router` with its layer, served by hyper 1's HTTP/1.1 builder (see `serve_http1`) on
+//! tokio's multi-thread runtime; the same handlers as `bench-ours`.
 //!
 //! Run with
 //! `cargo run --release --manifest-path benches/servers/Cargo.toml --bin bench-socketioxide -- --port 0`
@@ -8,12 +9,11 @@
 //! `broadcast` emits `bcast` with its argument to every other socket. Arguments are taken as
 //! `rmpv::Value`, socketioxide's recommended dynamic type that keeps binary.
 
-use axum::serve::ListenerExt;
 use socketioxide::{
     SocketIo,
     extract::{AckSender, Data, SocketRef},
 };
-use tower_socketio_bench_servers::{Options, announce};
+use tower_socketio_bench_servers::{Options, announce, serve_http1};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -36,12 +36,8 @@ async fn main() -> std::io::Result<()> {
             },
         );
     });
-    let app = axum::Router::new().layer(layer);
+    let app = tower_layer::Layer::layer(&layer, axum::Router::new());
     let listener = opts.bind()?;
     announce(&listener)?;
-    // TCP_NODELAY on every connection, as Node's HTTP server and `bench-raw` do.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app).await
+    serve_http1(listener, app).await
 }
