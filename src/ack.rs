@@ -24,11 +24,24 @@ pub trait IntoAck: Send + 'static {
 
 impl<T: Serialize + Send + 'static> IntoAck for T {
     fn into_ack(self) -> Option<Result<Vec<Value>, ValueError>> {
-        match shape(&self) {
+        // A `Value` is already what the packet holds: moved, not serialized again (an echo or a
+        // relay answers with what it received, without copying it).
+        let mut slot = Some(self);
+        let any = &mut slot as &mut dyn std::any::Any;
+        if let Some(value) = any.downcast_mut::<Option<Value>>() {
+            return value.take().map(|v| Ok(vec![v]));
+        }
+        if let Some(args) = any.downcast_mut::<Option<crate::extract::Args>>() {
+            // Several arguments, as `Args` serializes (a tuple): an empty list answers an ack
+            // with no arguments, which `()` cannot.
+            return args.take().map(|a| Ok(a.0));
+        }
+        let this = slot?;
+        match shape(&this) {
             Shape::Unit => None,
             Shape::ResultOk | Shape::ResultErr => {
-                let err = matches!(shape(&self), Shape::ResultErr);
-                Some(to_value(&self).map(|v| {
+                let err = matches!(shape(&this), Shape::ResultErr);
+                Some(to_value(&this).map(|v| {
                     let inner = match v {
                         Value::Object(fields) => fields.into_iter().next().map(|(_, v)| v),
                         _ => None,
@@ -41,8 +54,8 @@ impl<T: Serialize + Send + 'static> IntoAck for T {
                     }
                 }))
             }
-            Shape::Tuple => Some(to_value(&self).map(|v| spread(v, true))),
-            Shape::Other => Some(to_value(&self).map(|v| vec![v])),
+            Shape::Tuple => Some(to_value(&this).map(|v| spread(v, true))),
+            Shape::Other => Some(to_value(&this).map(|v| vec![v])),
         }
     }
 }
