@@ -1,6 +1,7 @@
 //! One Engine.IO session: its outgoing queue, transport state, heartbeat and close.
 
 use std::{
+    collections::VecDeque,
     fmt,
     sync::{
         Arc, Mutex, MutexGuard,
@@ -10,7 +11,7 @@ use std::{
 
 use bytes::Bytes;
 use http::request::Parts;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use super::{DisconnectReason, Frame, TransportKind, core::Engine, packet::Packet};
 
@@ -26,8 +27,60 @@ pub enum SendError {
 }
 
 /// The receiving end of a session's outgoing queue, owned by one transport at a time.
+/// A session's bounded queue of outgoing frames. Senders push under a short lock; the transport
+/// that holds the [`Outbox`] takes them out. A `VecDeque` that grows with what is queued (and
+/// gives the memory back once drained) rather than a channel that allocates its first block of
+/// slots up front: most connections hold a frame or two at a time.
+pub(crate) struct Queue {
+    frames: Mutex<VecDeque<Frame>>,
+    /// Told after each push; remembers one notification when nobody waits.
+    ready: Notify,
+    bound: usize,
+}
+
+/// Room kept by a drained queue: larger buffers are given back.
+const KEEP_CAPACITY: usize = 16;
+
+impl Queue {
+    fn new(bound: usize) -> Queue {
+        Queue {
+            frames: Mutex::new(VecDeque::new()),
+            ready: Notify::new(),
+            bound,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Frame>> {
+        // Never held across user code or a panic point.
+        self.frames.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues all the frames, or none when they do not all fit.
+    fn push_all<I: ExactSizeIterator<Item = Frame>>(&self, frames: I) -> bool {
+        {
+            let mut q = self.lock();
+            if q.len() + frames.len() > self.bound {
+                return false;
+            }
+            q.extend(frames);
+        }
+        self.ready.notify_one();
+        true
+    }
+
+    fn pop(&self) -> Option<Frame> {
+        let mut q = self.lock();
+        let frame = q.pop_front();
+        if q.is_empty() && q.capacity() > KEEP_CAPACITY {
+            q.shrink_to(KEEP_CAPACITY);
+        }
+        frame
+    }
+}
+
+/// The receiving end of a session's queue, owned by one transport at a time.
 pub(crate) struct Outbox {
-    rx: mpsc::Receiver<Frame>,
+    queue: Arc<Queue>,
     /// A frame taken out but not sent yet (it did not fit in a polling response).
     carry: Option<Frame>,
 }
@@ -35,14 +88,17 @@ pub(crate) struct Outbox {
 impl Outbox {
     /// The next frame if one is ready.
     pub(crate) fn try_next(&mut self) -> Option<Frame> {
-        self.carry.take().or_else(|| self.rx.try_recv().ok())
+        self.carry.take().or_else(|| self.queue.pop())
     }
 
-    /// Waits for the next frame.
+    /// Waits for the next frame. Cancel-safe: a frame is only taken out when it is returned.
     pub(crate) async fn next(&mut self) -> Option<Frame> {
-        match self.carry.take() {
-            Some(f) => Some(f),
-            None => self.rx.recv().await,
+        loop {
+            if let Some(frame) = self.try_next() {
+                return Some(frame);
+            }
+            // A push between the check and here left a notification: no wake-up is lost.
+            self.queue.ready.notified().await;
         }
     }
 
@@ -68,7 +124,7 @@ impl Inner {
 pub(crate) struct Inner {
     id: Arc<str>,
     engine: Arc<Engine>,
-    tx: mpsc::Sender<Frame>,
+    queue: Arc<Queue>,
     pub(crate) outbox: tokio::sync::Mutex<Outbox>,
     transport: Mutex<TransportState>,
     /// Why the session ended, once it has (set once).
@@ -112,12 +168,12 @@ impl Session {
         parts: Parts,
     ) -> Session {
         let parts = detach(parts);
-        let (tx, rx) = mpsc::channel(engine.config().queue_size);
+        let queue = Arc::new(Queue::new(engine.config().queue_size));
         Session(Arc::new(Inner {
             id,
             engine,
-            tx,
-            outbox: tokio::sync::Mutex::new(Outbox { rx, carry: None }),
+            queue: queue.clone(),
+            outbox: tokio::sync::Mutex::new(Outbox { queue, carry: None }),
             transport: Mutex::new(TransportState {
                 kind,
                 upgrading: false,
@@ -167,15 +223,7 @@ impl Session {
     /// Queues an encoded frame. When the queue is full the client is not reading: the session is
     /// closed with [`DisconnectReason::QueueFull`].
     pub fn send(&self, frame: Frame) -> Result<(), SendError> {
-        self.check_open()?;
-        match self.0.tx.try_send(frame) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.queue_full();
-                Err(SendError::QueueFull)
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
-        }
+        self.send_many([frame])
     }
 
     /// Queues several frames at once, all or none, so that they stay together in order (a
@@ -185,20 +233,12 @@ impl Session {
         I: IntoIterator<Item = Frame>,
         I::IntoIter: ExactSizeIterator,
     {
-        let frames = frames.into_iter();
         self.check_open()?;
-        match self.0.tx.try_reserve_many(frames.len()) {
-            Ok(permits) => {
-                for (permit, frame) in permits.zip(frames) {
-                    permit.send(frame);
-                }
-                Ok(())
-            }
-            Err(mpsc::error::TrySendError::Full(())) => {
-                self.queue_full();
-                Err(SendError::QueueFull)
-            }
-            Err(mpsc::error::TrySendError::Closed(())) => Err(SendError::Closed),
+        if self.0.queue.push_all(frames.into_iter()) {
+            Ok(())
+        } else {
+            self.queue_full();
+            Err(SendError::QueueFull)
         }
     }
 
@@ -209,19 +249,7 @@ impl Session {
         I: IntoIterator<Item = Frame>,
         I::IntoIter: ExactSizeIterator,
     {
-        let frames = frames.into_iter();
-        if self.is_closed() {
-            return false;
-        }
-        match self.0.tx.try_reserve_many(frames.len()) {
-            Ok(permits) => {
-                for (permit, frame) in permits.zip(frames) {
-                    permit.send(frame);
-                }
-                true
-            }
-            Err(_) => false,
-        }
+        !self.is_closed() && self.0.queue.push_all(frames.into_iter())
     }
 
     fn check_open(&self) -> Result<(), SendError> {
@@ -421,6 +449,37 @@ fn detach(parts: Parts) -> Parts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_all_or_nothing_and_wakes_its_reader() {
+        let queue = Arc::new(Queue::new(3));
+        let mut outbox = Outbox {
+            queue: queue.clone(),
+            carry: None,
+        };
+        assert!(queue.push_all([Frame::text("a"), Frame::text("b")].into_iter()));
+        // Two more do not fit: neither is queued.
+        assert!(!queue.push_all([Frame::text("c"), Frame::text("d")].into_iter()));
+        assert!(queue.push_all([Frame::text("c")].into_iter()));
+        let mut got = Vec::new();
+        while let Some(Frame::Text(t)) = outbox.try_next() {
+            got.push(t.as_str().to_owned());
+        }
+        assert_eq!(got, ["4a", "4b", "4c"]);
+        // A reader waiting on an empty queue is woken by the next push.
+        let waiting = tokio::spawn(async move { outbox.next().await });
+        tokio::task::yield_now().await;
+        assert!(queue.push_all([Frame::text("e")].into_iter()));
+        let Some(Frame::Text(t)) = waiting.await.unwrap() else {
+            panic!("no frame");
+        };
+        assert_eq!(t.as_str(), "4e");
+        // A drained queue gives its memory back.
+        let big = Queue::new(1000);
+        assert!(big.push_all((0..500).map(|_| Frame::text("x"))));
+        while big.pop().is_some() {}
+        assert!(big.lock().capacity() <= KEEP_CAPACITY);
+    }
 
     #[test]
     fn detached_parts_keep_everything() {
