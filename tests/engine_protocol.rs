@@ -787,6 +787,54 @@ async fn ping_timeout() {
     .await;
 }
 
+/// With an interval shorter than the timeout, several pings are awaited at once: an answered
+/// ping's deadline does not close the session, an unanswered one does.
+#[tokio::test(start_paused = true)]
+async fn ping_timeout_longer_than_the_interval() {
+    within(Duration::from_secs(3600), async {
+        let interval = Duration::from_secs(2);
+        let timeout = Duration::from_secs(10);
+        let (service, mut events) = in_process_echo(
+            EngineConfig::builder()
+                .ping_interval(interval)
+                .ping_timeout(timeout)
+                .build(),
+        );
+        // Two sessions half an interval apart, both answering for a while.
+        let a = local_handshake(&service).await;
+        assert_eq!(events.recv().await, Some(Event::Connect(a.clone())));
+        tokio::time::sleep(interval / 2).await;
+        let b = local_handshake(&service).await;
+        assert_eq!(events.recv().await, Some(Event::Connect(b.clone())));
+        for _ in 0..8 {
+            local_get(&service, &a).await.assert_ok("2");
+            local_post(&service, &a, "3").await.assert_ok("ok");
+            local_get(&service, &b).await.assert_ok("2");
+            local_post(&service, &b, "3").await.assert_ok("ok");
+        }
+        assert!(events.try_recv().is_err(), "an answering session closed");
+        // Now `a` stops answering: it alone closes, one timeout after its last ping.
+        local_get(&service, &a).await.assert_ok("2");
+        let pinged = Instant::now();
+        let b_alive = async {
+            loop {
+                local_get(&service, &b).await.assert_ok("2");
+                local_post(&service, &b, "3").await.assert_ok("ok");
+            }
+        };
+        tokio::select! {
+            e = events.recv() => {
+                assert_eq!(e, Some(Event::Disconnect(a.clone(), DisconnectReason::PingTimeout)));
+            }
+            () = b_alive => unreachable!(),
+        }
+        // (`b`, answering, was still open: its close would have come first. Dropping its
+        // pending poll here ends it, as a vanished client.)
+        assert_about(Instant::now() - pinged, timeout);
+    })
+    .await;
+}
+
 /// Paused time does not mix with real sockets: while a write waits in the kernel (Nagle and
 /// delayed ACKs hold small segments for tens of milliseconds on loopback) the runtime looks idle
 /// and jumps to the next timer, here the 25 s ping. So this test uses a short real

@@ -15,8 +15,8 @@ use http::{Method, Request, Response, StatusCode, header, request::Parts};
 use http_body::Body as HttpBody;
 
 use super::{
-    EngineConfig, EngineHandler, Frame, TransportKind, error::ProtocolError, polling,
-    session::Session, websocket,
+    EngineConfig, EngineHandler, Frame, TransportKind, error::ProtocolError, heartbeat::Heartbeats,
+    polling, session::Session, websocket,
 };
 use crate::service::Body;
 
@@ -29,6 +29,7 @@ pub struct Engine {
     handler: Arc<dyn EngineHandler>,
     sessions: RwLock<HashMap<Arc<str>, Session>>,
     closing: AtomicBool,
+    heartbeats: Arc<Heartbeats>,
 }
 
 impl fmt::Debug for Engine {
@@ -67,6 +68,7 @@ impl Engine {
     /// An engine serving `handler` with `config`.
     pub fn new(handler: Arc<dyn EngineHandler>, config: EngineConfig) -> Arc<Engine> {
         Arc::new(Engine {
+            heartbeats: Heartbeats::new(config.ping_interval, config.ping_timeout),
             config,
             handler,
             sessions: RwLock::new(HashMap::new()),
@@ -77,6 +79,10 @@ impl Engine {
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    pub(crate) fn heartbeats(&self) -> &Arc<Heartbeats> {
+        &self.heartbeats
     }
 
     pub(crate) fn handler(&self) -> &dyn EngineHandler {
@@ -191,7 +197,7 @@ impl Engine {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, session.clone());
-        tokio::spawn(session.clone().heartbeat());
+        self.heartbeats.schedule(&session);
         tracing::debug!(sid = %session.id(), transport = transport.as_str(), "session opened");
         match ws {
             Some(ws) => {

@@ -27,6 +27,7 @@
 mod config;
 mod core;
 mod error;
+mod heartbeat;
 pub(crate) mod packet;
 mod polling;
 mod session;

@@ -5,7 +5,7 @@ use std::{
     fmt,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
@@ -13,6 +13,8 @@ use bytes::Bytes;
 use http::request::Parts;
 use tokio::sync::Notify;
 
+#[cfg(doc)]
+use super::heartbeat::Heartbeats;
 use super::{DisconnectReason, Frame, TransportKind, core::Engine, packet::Packet};
 
 /// Why a packet could not be queued.
@@ -133,7 +135,9 @@ pub(crate) struct Inner {
     is_closed: AtomicBool,
     /// Wakes the tasks waiting for the session to close ([`Session::closed`]).
     on_close: Notify,
-    pong: Notify,
+    /// Pings sent so far, and the number of the last one answered (see [`Heartbeats`]).
+    pings: AtomicU64,
+    answered: AtomicU64,
     /// Wakes a pending polling GET so that an upgrade can go on.
     pub(crate) release_poll: Notify,
     /// Set while a polling POST is being read.
@@ -181,7 +185,8 @@ impl Session {
             closed: Mutex::new(None),
             is_closed: AtomicBool::new(false),
             on_close: Notify::new(),
-            pong: Notify::new(),
+            pings: AtomicU64::new(0),
+            answered: AtomicU64::new(0),
             release_poll: Notify::new(),
             posting: AtomicBool::new(false),
             flushed: Notify::new(),
@@ -366,7 +371,7 @@ impl Session {
         match packet {
             Packet::Message(msg) => handler.on_message(self, msg),
             Packet::Binary(data) => handler.on_binary(self, data),
-            Packet::Pong { probe: false } => self.0.pong.notify_one(),
+            Packet::Pong { probe: false } => self.on_pong(),
             Packet::Close => return Err(DisconnectReason::TransportClose),
             Packet::Ping { probe: false } => {
                 // Engine.IO v4 clients do not ping, but answering costs nothing.
@@ -381,31 +386,23 @@ impl Session {
         Ok(())
     }
 
-    /// Pings every `ping_interval`, and closes the session when a pong does not come back
-    /// within `ping_timeout`.
-    pub(crate) async fn heartbeat(self) {
-        let (interval, timeout) = {
-            let c = self.0.engine.config();
-            (c.ping_interval, c.ping_timeout)
-        };
-        let beat = async {
-            loop {
-                tokio::time::sleep(interval).await;
-                if self.send(Frame::PING).is_err() {
-                    return;
-                }
-                if tokio::time::timeout(timeout, self.0.pong.notified())
-                    .await
-                    .is_err()
-                {
-                    self.close_with(DisconnectReason::PingTimeout);
-                    return;
-                }
-            }
-        };
-        tokio::select! {
-            () = beat => {}
-            _ = self.closed() => {}
+    /// Numbers the next ping.
+    pub(crate) fn next_ping(&self) -> u64 {
+        self.0.pings.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Whether ping number `n` has been answered.
+    pub(crate) fn answered(&self, n: u64) -> bool {
+        self.0.answered.load(Ordering::Acquire) >= n
+    }
+
+    /// A pong answers the last ping (once) and schedules the next one; a pong nobody asked for
+    /// changes nothing.
+    fn on_pong(&self) {
+        let sent = self.0.pings.load(Ordering::Acquire);
+        let previous = self.0.answered.swap(sent, Ordering::AcqRel);
+        if previous < sent {
+            self.0.engine.heartbeats().schedule(self);
         }
     }
 }
