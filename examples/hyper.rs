@@ -44,7 +44,7 @@ async fn main() -> std::io::Result<()> {
         let (stream, peer) = listener.accept().await?;
         let service = tower::ServiceBuilder::new()
             .map_request(move |mut req: Request<Incoming>| {
-                // Gives handlers the client's address (`socket.handshake().address`).
+                // Gives handlers the client's address (`socket.handshake().address()`).
                 req.extensions_mut().insert(peer);
                 req
             })

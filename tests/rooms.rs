@@ -483,7 +483,7 @@ fn describe(mut sockets: Vec<SocketInfo>) -> Value {
             json!({
                 "id": s.id,
                 "ns": s.ns,
-                "name": s.handshake.auth["name"],
+                "name": s.handshake.auth()["name"],
                 "rooms": s.rooms,
             })
         })
@@ -532,7 +532,7 @@ async fn run_op(io: SocketIo, socket: SocketRef, op: Op) -> Result<Value, String
 type Gone = Arc<Mutex<Vec<Value>>>;
 
 fn name_of(socket: &SocketRef) -> Value {
-    socket.handshake().auth["name"].clone()
+    socket.handshake().auth()["name"].clone()
 }
 
 fn one_or_many(Data(rooms): Data<Value>) -> Vec<String> {

@@ -76,7 +76,7 @@ async fn members(io: &SocketIo, room: &str) -> Vec<String> {
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|s| s.handshake.auth["name"].as_str().map(str::to_owned))
+        .filter_map(|s| s.handshake.auth()["name"].as_str().map(str::to_owned))
         .collect();
     names.sort();
     names

@@ -144,7 +144,7 @@ pub(crate) struct Inner {
     pub(crate) posting: AtomicBool,
     /// Wakes the task that removes a closed polling session once its last poll answered.
     pub(crate) flushed: Notify,
-    parts: Parts,
+    parts: Arc<Parts>,
     /// The layer above the engine keeps its per-session state here (the Socket.IO client).
     pub(crate) upper: std::sync::RwLock<Option<Arc<dyn std::any::Any + Send + Sync>>>,
 }
@@ -171,7 +171,7 @@ impl Session {
         kind: TransportKind,
         parts: Parts,
     ) -> Session {
-        let parts = detach(parts);
+        let parts = Arc::new(detach(parts));
         let queue = Arc::new(Queue::new(engine.config().queue_size));
         Session(Arc::new(Inner {
             id,
@@ -213,6 +213,11 @@ impl Session {
     /// The handshake request (method, URI, headers, extensions set by layers in front).
     pub fn request(&self) -> &Parts {
         &self.0.parts
+    }
+
+    /// The handshake request, shared (each Socket.IO socket's handshake record holds it).
+    pub(crate) fn shared_request(&self) -> Arc<Parts> {
+        self.0.parts.clone()
     }
 
     /// Sends a text message.

@@ -56,65 +56,101 @@ pub enum EmitError {
     Send(#[from] SendError),
 }
 
-/// What the client sent when it connected: request headers and URL, auth object, address, time.
+/// What the client sent when it connected: the HTTP request that opened the connection
+/// (headers, URL, query, address), the auth object of its CONNECT packet, and the time.
+///
+/// The request is shared with the Engine.IO session and with the client's other namespaces, so
+/// a socket costs no copy of it.
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct Handshake {
-    /// The headers of the HTTP request that opened the connection.
-    pub headers: http::HeaderMap,
-    /// The request's URL (path and query).
-    pub url: String,
-    /// The query parameters, in order (not percent-decoded).
-    pub query: Vec<(String, String)>,
-    /// The auth object the client sent with CONNECT (`{}` when none).
-    pub auth: serde_json::Value,
-    /// The client's address, when the server put a `std::net::SocketAddr` in the request's
-    /// extensions (as `tests/common` and the examples do for plain hyper), or axum's
-    /// `ConnectInfo` was mapped to one by a layer.
-    pub address: Option<std::net::SocketAddr>,
-    /// Whether the request came over TLS (an `https` URL or `X-Forwarded-Proto: https`).
-    pub secure: bool,
-    /// When the socket connected.
-    pub issued: SystemTime,
+    request: Arc<http::request::Parts>,
+    auth: serde_json::Value,
+    issued: SystemTime,
 }
 
 impl Handshake {
-    fn new(parts: &http::request::Parts, auth: Option<&Value>) -> Self {
-        let query = parts
+    /// A handshake record from its parts: for adapters that rebuild a socket seen on another
+    /// node. `auth` is the client's auth object (`{}` when it sent none).
+    pub fn new(request: http::request::Parts, auth: serde_json::Value, issued: SystemTime) -> Self {
+        Handshake {
+            request: Arc::new(request),
+            auth,
+            issued,
+        }
+    }
+
+    pub(crate) fn for_socket(request: Arc<http::request::Parts>, auth: Option<&Value>) -> Self {
+        Handshake {
+            request,
+            auth: auth
+                .map(|a| a.clone().into_json())
+                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+            issued: SystemTime::now(),
+        }
+    }
+
+    /// The headers of the HTTP request that opened the connection.
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.request.headers
+    }
+
+    /// The request's URL: path and query, e.g. `/socket.io/?EIO=4&transport=polling&t=x`.
+    pub fn url(&self) -> &str {
+        self.request
+            .uri
+            .path_and_query()
+            .map_or("/", http::uri::PathAndQuery::as_str)
+    }
+
+    /// The whole HTTP request head (method, URI, headers, extensions set by layers in front).
+    pub fn request(&self) -> &http::request::Parts {
+        &self.request
+    }
+
+    /// The query parameters, in order (not percent-decoded).
+    pub fn query(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.request
             .uri
             .query()
             .unwrap_or("")
             .split('&')
             .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (k.to_owned(), v.to_owned())
-            })
-            .collect();
-        let secure = parts.uri.scheme_str() == Some("https")
-            || parts
-                .headers
-                .get("x-forwarded-proto")
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
-        Handshake {
-            headers: parts.headers.clone(),
-            url: parts.uri.to_string(),
-            query,
-            auth: auth
-                .map(|a| a.clone().into_json())
-                .unwrap_or_else(|| serde_json::json!({})),
-            address: parts.extensions.get::<std::net::SocketAddr>().copied(),
-            secure,
-            issued: SystemTime::now(),
-        }
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
     }
 
-    /// The value of query parameter `key`.
+    /// The value of query parameter `key` (the first one, not percent-decoded).
     pub fn query_param(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.query().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The auth object the client sent with CONNECT (`{}` when none).
+    pub fn auth(&self) -> &serde_json::Value {
+        &self.auth
+    }
+
+    /// The client's address, when the server put a `std::net::SocketAddr` in the request's
+    /// extensions (as `tests/common` and the examples do for plain hyper), or axum's
+    /// `ConnectInfo` was mapped to one by a layer.
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        self.request
+            .extensions
+            .get::<std::net::SocketAddr>()
+            .copied()
+    }
+
+    /// Whether the request came over TLS (an `https` URL or `X-Forwarded-Proto: https`).
+    pub fn secure(&self) -> bool {
+        self.request.uri.scheme_str() == Some("https")
+            || self
+                .request
+                .headers
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+    }
+
+    /// When the socket connected.
+    pub fn issued(&self) -> SystemTime {
+        self.issued
     }
 }
 
@@ -208,7 +244,7 @@ impl Socket {
         auth: Option<&Value>,
     ) -> SocketRef {
         SocketRef(Arc::new(Socket {
-            handshake: Handshake::new(client.session.request(), auth),
+            handshake: Handshake::for_socket(client.session.shared_request(), auth),
             id: new_socket_id(),
             ns,
             client,

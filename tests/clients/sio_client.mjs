@@ -180,7 +180,16 @@ const scenarios = {
     if (!/timed out/.test(timedOut?.message)) fail(`ignore: ${timedOut}`);
     assertEq("whoami after a timed out ack", await s.emitWithAck("whoami"), "/");
     await checkTransport(s);
-    return { acks: 8, timeoutAfterMs: Date.now() - started };
+    // The handshake record: query, auth, headers and address of the opening request.
+    const h = await connect("/", { query: { x: "1" }, auth: { token: "t" }, extraHeaders: { "x-test": "yes" } });
+    const seen = await h.emitWithAck("handshake");
+    if (!seen.url.startsWith("/socket.io/?") || !seen.url.includes("x=1")) fail(`handshake url ${seen.url}`);
+    const opening = mode === "websocket" ? "websocket" : "polling";
+    assertEq("handshake", { ...seen, url: undefined }, {
+      url: undefined, x: "1", transport: opening, auth: { token: "t" }, header: "yes",
+      address: "127.0.0.1", secure: false, recent: true,
+    });
+    return { acks: 9, timeoutAfterMs: Date.now() - started };
   },
 
   async server_ack() {

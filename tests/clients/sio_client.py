@@ -204,12 +204,13 @@ class Session:
     def on(self, event, handler, ns="/"):
         self.sio.on(event, handler, namespace=ns)
 
-    def connect(self, namespaces=("/",), auth=None, expect_error=False):
+    def connect(self, namespaces=("/",), auth=None, expect_error=False, query="", headers=None):
         for ns in namespaces:
             self.watch(ns)
         try:
             self.sio.connect(
-                args.url,
+                args.url + query,
+                headers=headers or {},
                 transports=TRANSPORTS,
                 namespaces=list(namespaces),
                 auth=auth,
@@ -285,7 +286,19 @@ def acks():
     assert_eq("whoami after a timed out ack", s.call("whoami"), "/")
     s.check_transport()
     s.close()
-    return {"acks": 8, "timeout_after_s": round(waited, 3)}
+    # The handshake record: query, auth, headers and address of the opening request.
+    h = Session("handshake").connect(auth={"token": "t"}, query="?x=1", headers={"x-test": "yes"})
+    seen = h.call("handshake")
+    url = seen.pop("url", "")
+    if not url.startswith("/socket.io/?") or "x=1" not in url:
+        fail(f"handshake url {url}")
+    opening = "websocket" if args.mode == "websocket" else "polling"
+    assert_eq("handshake", seen, {
+        "x": "1", "transport": opening, "auth": {"token": "t"}, "header": "yes",
+        "address": "127.0.0.1", "secure": False, "recent": True,
+    })
+    h.close()
+    return {"acks": 9, "timeout_after_s": round(waited, 3)}
 
 
 def server_ack():

@@ -33,10 +33,18 @@ where
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((stream, peer)) = listener.accept().await else {
                 return;
             };
-            let service = TowerToHyperService::new(service.clone());
+            // The client's address in each request's extensions, as the hyper example does:
+            // `Handshake::address` reads it.
+            let service = TowerToHyperService::new(tower::util::MapRequest::new(
+                service.clone(),
+                move |mut req: http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(peer);
+                    req
+                },
+            ));
             tokio::spawn(async move {
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)

@@ -96,6 +96,21 @@ fn register(socket: &SocketRef, rec: &Recorder) {
     // Handled, and never answers its ack: for the clients' own ack timeouts.
     socket.on("ignore", || {});
     socket.on("state", |State(s): State<AppName>| s.0);
+    // What the server knows of the connection's handshake.
+    socket.on("handshake", |socket: SocketRef| {
+        let h = socket.handshake();
+        let age = h.issued().elapsed().unwrap_or_default();
+        serde_json::json!({
+            "url": h.url(),
+            "x": h.query_param("x"),
+            "transport": h.query_param("transport"),
+            "auth": h.auth(),
+            "header": h.headers().get("x-test").and_then(|v| v.to_str().ok()),
+            "address": h.address().map(|a| a.ip().to_string()),
+            "secure": h.secure(),
+            "recent": age < Duration::from_secs(60),
+        })
+    });
     let rec = rec.clone();
     socket.on_disconnect(move |socket: SocketRef, reason: DisconnectReason| {
         let _ = rec.0.send(Seen::Disconnect {
