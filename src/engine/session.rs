@@ -9,7 +9,10 @@ use std::{
     },
 };
 
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
+use futures_util::task::AtomicWaker;
 use http::request::Parts;
 use tokio::sync::Notify;
 
@@ -35,8 +38,8 @@ pub enum SendError {
 /// slots up front: most connections hold a frame or two at a time.
 pub(crate) struct Queue {
     frames: Mutex<VecDeque<Frame>>,
-    /// Told after each push; remembers one notification when nobody waits.
-    ready: Notify,
+    /// Woken after each push: the one task that holds the [`Outbox`] (one transport at a time).
+    ready: AtomicWaker,
     bound: usize,
 }
 
@@ -47,7 +50,7 @@ impl Queue {
     fn new(bound: usize) -> Queue {
         Queue {
             frames: Mutex::new(VecDeque::new()),
-            ready: Notify::new(),
+            ready: AtomicWaker::new(),
             bound,
         }
     }
@@ -66,7 +69,7 @@ impl Queue {
             }
             q.extend(frames);
         }
-        self.ready.notify_one();
+        self.ready.wake();
         true
     }
 
@@ -95,12 +98,19 @@ impl Outbox {
 
     /// Waits for the next frame. Cancel-safe: a frame is only taken out when it is returned.
     pub(crate) async fn next(&mut self) -> Option<Frame> {
-        loop {
-            if let Some(frame) = self.try_next() {
-                return Some(frame);
-            }
-            // A push between the check and here left a notification: no wake-up is lost.
-            self.queue.ready.notified().await;
+        Some(std::future::poll_fn(|cx| self.poll_next(cx)).await)
+    }
+
+    /// The next frame, or `Pending` with the task registered to be woken by the next push.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Frame> {
+        if let Some(frame) = self.try_next() {
+            return Poll::Ready(frame);
+        }
+        self.queue.ready.register(cx.waker());
+        // A push between the first check and the registration woke nobody: check again.
+        match self.try_next() {
+            Some(frame) => Poll::Ready(frame),
+            None => Poll::Pending,
         }
     }
 

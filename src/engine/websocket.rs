@@ -1,6 +1,6 @@
 //! The WebSocket transport: direct sessions and upgrades from polling.
 
-use std::time::Duration;
+use std::{task::Poll, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use http::{HeaderMap, Response, StatusCode, header, request::Parts};
@@ -207,56 +207,58 @@ fn to_message(frame: Frame) -> Message {
 }
 
 /// Runs a session over its WebSocket until either side closes it.
-async fn drive(session: Session, ws: Ws) {
+///
+/// One task, one unsplit stream: each wake-up reads every message that is readable (handling
+/// each, which may queue replies), then writes every queued frame and flushes once. Replies to
+/// what was just read go out in the same pass, and a burst of broadcasts costs one write.
+/// Reading goes on while a write waits for the client, and the session's close ends both.
+async fn drive(session: Session, mut ws: Ws) {
     let max = session.engine().config().max_payload;
-    let (mut sink, mut stream) = ws.split();
-    let reader = async {
-        loop {
-            let packet = match stream.next().await {
-                Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big()),
-                Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big()),
-                Some(Ok(Message::Text(t))) => packet::decode_text(Str::from(t)).map_err(|e| {
-                    tracing::debug!(sid = %session.id(), error = %e, "malformed packet");
-                    (DisconnectReason::PacketParsing, CloseCode::Protocol)
-                }),
-                Some(Ok(Message::Binary(b))) => Ok(Packet::Binary(b)),
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                Some(Ok(Message::Close(_))) | None => {
-                    Err((DisconnectReason::TransportClose, CloseCode::Normal))
-                }
-                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
-                    Err(too_big())
-                }
-                Some(Err(e)) => {
-                    tracing::debug!(sid = %session.id(), error = %e, "WebSocket error");
-                    Err((DisconnectReason::TransportError, CloseCode::Protocol))
-                }
-            };
-            let result =
-                packet.and_then(|p| session.on_packet(p).map_err(|r| (r, CloseCode::Normal)));
-            if let Err(e) = result {
-                return e;
+    let closed = session.closed();
+    tokio::pin!(closed);
+    let (reason, code) = 'run: {
+        let mut outbox = tokio::select! {
+            outbox = session.0.outbox.lock() => outbox,
+            reason = &mut closed => break 'run (reason, CloseCode::Normal),
+        };
+        // Frames written since the last complete flush.
+        let mut unflushed = false;
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(reason) = closed.as_mut().poll(cx) {
+                return Poll::Ready((reason, CloseCode::Normal));
             }
-        }
-    };
-    let writer = async {
-        let mut outbox = session.0.outbox.lock().await;
-        while let Some(frame) = outbox.next().await {
-            sink.feed(to_message(frame)).await?;
-            while let Some(frame) = outbox.try_next() {
-                sink.feed(to_message(frame)).await?;
+            // Read. (tokio's cooperative budget ends a long run of ready reads with `Pending`
+            // and a wake-up, so a flooding client cannot hold the worker thread.)
+            while let Poll::Ready(message) = ws.poll_next_unpin(cx) {
+                if let Err(end) = read(&session, message, max) {
+                    return Poll::Ready(end);
+                }
             }
-            sink.flush().await?;
-        }
-        Ok::<_, WsError>(())
-    };
-    let (reason, code) = tokio::select! {
-        (reason, code) = reader => (reason, code),
-        r = writer => {
-            if let Err(e) = r { tracing::debug!(sid = %session.id(), error = %e, "WebSocket write failed"); }
-            (DisconnectReason::TransportError, CloseCode::Abnormal)
-        }
-        reason = session.closed() => (reason, CloseCode::Normal),
+            // Write what is queued, as long as the WebSocket takes it.
+            loop {
+                match ws.poll_ready_unpin(cx) {
+                    Poll::Ready(Ok(())) => {}
+                    Poll::Ready(Err(e)) => return Poll::Ready(write_failed(&session, &e)),
+                    Poll::Pending => break,
+                }
+                let Poll::Ready(frame) = outbox.poll_next(cx) else {
+                    break;
+                };
+                if let Err(e) = ws.start_send_unpin(to_message(frame)) {
+                    return Poll::Ready(write_failed(&session, &e));
+                }
+                unflushed = true;
+            }
+            if unflushed {
+                match ws.poll_flush_unpin(cx) {
+                    Poll::Ready(Ok(())) => unflushed = false,
+                    Poll::Ready(Err(e)) => return Poll::Ready(write_failed(&session, &e)),
+                    Poll::Pending => {}
+                }
+            }
+            Poll::Pending
+        })
+        .await
     };
     session.close_with(reason);
     let reason = session.close_reason().unwrap_or(reason);
@@ -265,12 +267,12 @@ async fn drive(session: Session, ws: Ws) {
         if flushes(reason) {
             let mut outbox = session.0.outbox.lock().await;
             while let Some(frame) = outbox.try_next() {
-                sink.feed(to_message(frame)).await?;
+                ws.feed(to_message(frame)).await?;
             }
-            sink.feed(to_message(Frame::CLOSE)).await?;
+            ws.feed(to_message(Frame::CLOSE)).await?;
         }
         if code != CloseCode::Abnormal {
-            sink.send(Message::Close(Some(CloseFrame {
+            ws.send(Message::Close(Some(CloseFrame {
                 code,
                 reason: "".into(),
             })))
@@ -279,6 +281,38 @@ async fn drive(session: Session, ws: Ws) {
         Ok::<_, WsError>(())
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), farewell).await;
+}
+
+/// Handles one message read from the WebSocket; an `Err` ends the session with that reason.
+fn read(
+    session: &Session,
+    message: Option<Result<Message, WsError>>,
+    max: usize,
+) -> Result<(), (DisconnectReason, CloseCode)> {
+    let packet = match message {
+        Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big()),
+        Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big()),
+        Some(Ok(Message::Text(t))) => packet::decode_text(Str::from(t)).map_err(|e| {
+            tracing::debug!(sid = %session.id(), error = %e, "malformed packet");
+            (DisconnectReason::PacketParsing, CloseCode::Protocol)
+        }),
+        Some(Ok(Message::Binary(b))) => Ok(Packet::Binary(b)),
+        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return Ok(()),
+        Some(Ok(Message::Close(_))) | None => {
+            Err((DisconnectReason::TransportClose, CloseCode::Normal))
+        }
+        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => Err(too_big()),
+        Some(Err(e)) => {
+            tracing::debug!(sid = %session.id(), error = %e, "WebSocket error");
+            Err((DisconnectReason::TransportError, CloseCode::Protocol))
+        }
+    };
+    packet.and_then(|p| session.on_packet(p).map_err(|r| (r, CloseCode::Normal)))
+}
+
+fn write_failed(session: &Session, e: &WsError) -> (DisconnectReason, CloseCode) {
+    tracing::debug!(sid = %session.id(), error = %e, "WebSocket write failed");
+    (DisconnectReason::TransportError, CloseCode::Abnormal)
 }
 
 fn too_big() -> (DisconnectReason, CloseCode) {
