@@ -178,6 +178,8 @@ pub struct Socket {
     fallback: RwLock<Option<BoxedMessage>>,
     any_in: RwLock<Vec<AnyListener>>,
     any_out: RwLock<Vec<AnyListener>>,
+    /// Whether `any_out` has listeners: read on every delivery instead of taking its lock.
+    has_any_out: AtomicBool,
     middlewares: RwLock<Vec<EventMiddleware>>,
     on_disconnecting: Mutex<Vec<BoxedDisconnect>>,
     on_disconnect: Mutex<Vec<BoxedDisconnect>>,
@@ -252,6 +254,7 @@ impl Socket {
             fallback: RwLock::default(),
             any_in: RwLock::default(),
             any_out: RwLock::default(),
+            has_any_out: AtomicBool::new(false),
             middlewares: RwLock::default(),
             on_disconnecting: Mutex::default(),
             on_disconnect: Mutex::default(),
@@ -349,6 +352,7 @@ impl Socket {
         F: Fn(&SocketRef, &str, &[Value]) + Send + Sync + 'static,
     {
         write(&self.any_out).push(Arc::new(listener));
+        self.has_any_out.store(true, Ordering::Release);
     }
 
     /// Adds a per-event middleware, run for every event after the namespace's own
@@ -499,7 +503,7 @@ impl SocketRef {
             return Err(EmitError::Reserved(event.to_owned()));
         }
         let args = to_args(data)?;
-        {
+        if self.has_any_out.load(Ordering::Acquire) {
             let out = read(&self.any_out);
             for l in out.iter() {
                 l(self, event, &args);
@@ -533,7 +537,9 @@ impl SocketRef {
         if !self.connected() {
             return false;
         }
-        if let Some(origin) = &packet.origin {
+        if let Some(origin) = &packet.origin
+            && self.has_any_out.load(Ordering::Acquire)
+        {
             let out = read(&self.any_out);
             for l in out.iter() {
                 l(self, &origin.0, &origin.1);
