@@ -41,6 +41,18 @@ pub(crate) fn args_value(mut args: Vec<Value>) -> Value {
     }
 }
 
+/// Converts the arguments to `T`; a `Value` wanted is the value itself, moved, not rebuilt
+/// through serde.
+fn convert<T: DeserializeOwned + 'static>(v: Value) -> Result<T, ValueError> {
+    let mut slot = Some(v);
+    if let Some(same) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<T>>() {
+        if let Some(v) = same.take() {
+            return Ok(v);
+        }
+    }
+    from_value(slot.unwrap_or_default())
+}
+
 fn auth_value(parts: &mut ConnectParts) -> Value {
     parts
         .auth
@@ -51,7 +63,7 @@ fn auth_value(parts: &mut ConnectParts) -> Value {
 impl<T: DeserializeOwned + Send + 'static> FromMessage for Data<T> {
     fn from_message(parts: &mut MessageParts) -> Result<Self, ExtractError> {
         let args = take_args(parts)?;
-        from_value(args_value(args))
+        convert(args_value(args))
             .map(Data)
             .map_err(|e| ExtractError::new(format!("invalid data: {e}")))
     }
@@ -60,7 +72,7 @@ impl<T: DeserializeOwned + Send + 'static> FromMessage for Data<T> {
 impl<T: DeserializeOwned + Send + 'static> FromMessage for TryData<T> {
     fn from_message(parts: &mut MessageParts) -> Result<Self, ExtractError> {
         let args = take_args(parts)?;
-        Ok(TryData(from_value(args_value(args))))
+        Ok(TryData(convert(args_value(args))))
     }
 }
 
@@ -100,5 +112,21 @@ impl serde::Serialize for Args {
             t.serialize_element(v)?;
         }
         t.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_moved_and_other_types_go_through_serde() {
+        let v = Value::Array(vec![
+            Value::from("a"),
+            Value::Bytes(bytes::Bytes::from_static(b"\x01")),
+        ]);
+        assert_eq!(convert::<Value>(v.clone()), Ok(v));
+        assert_eq!(convert::<i64>(Value::from(3)), Ok(3));
+        assert!(convert::<i64>(Value::from("x")).is_err());
     }
 }
