@@ -45,10 +45,10 @@ pub(crate) fn args_value(mut args: Vec<Value>) -> Value {
 /// through serde.
 fn convert<T: DeserializeOwned + 'static>(v: Value) -> Result<T, ValueError> {
     let mut slot = Some(v);
-    if let Some(same) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<T>>() {
-        if let Some(v) = same.take() {
-            return Ok(v);
-        }
+    if let Some(same) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<T>>()
+        && let Some(v) = same.take()
+    {
+        return Ok(v);
     }
     from_value(slot.unwrap_or_default())
 }
