@@ -13,7 +13,12 @@ use super::{
     AckResponse, Adapter, AdapterError, BoxFuture, BroadcastOptions, EncodedPacket, Room,
     SocketInfo,
 };
-use crate::{SocketRef, ack::AckError, socket::namespace::NsInner, value::Value};
+use crate::{
+    SocketRef,
+    ack::AckError,
+    socket::{namespace::NsInner, socket::Queued},
+    value::Value,
+};
 
 #[derive(Default)]
 struct Index {
@@ -64,8 +69,16 @@ impl LocalAdapter {
     /// The local sockets an action targets, chosen under the index lock: a join or leave that
     /// races with the action either happened before it or does not count.
     pub(crate) fn select(&self, opts: &BroadcastOptions) -> Vec<SocketRef> {
+        let mut out = Vec::new();
+        self.visit(opts, |s| out.push(s.clone()));
+        out
+    }
+
+    /// Calls `f` on each local socket an action targets, once each, under the index and the
+    /// namespace's socket locks: `f` must not call user code nor take those locks.
+    fn visit(&self, opts: &BroadcastOptions, mut f: impl FnMut(&SocketRef)) {
         let Some(ns) = self.ns.upgrade() else {
-            return Vec::new();
+            return;
         };
         let idx = self.index.read().unwrap_or_else(|p| p.into_inner());
         let except: Vec<&str> = opts
@@ -85,23 +98,22 @@ impl LocalAdapter {
         };
         let sockets = ns.sockets.read().unwrap_or_else(|p| p.into_inner());
         if opts.rooms.is_empty() {
-            return sockets
-                .iter()
-                .filter(|(id, _)| !excepted(id))
-                .map(|(_, s)| s.clone())
-                .collect();
+            for (id, s) in sockets.iter() {
+                if !excepted(id) {
+                    f(s);
+                }
+            }
+            return;
         }
         let mut seen = HashSet::new();
-        let mut out = Vec::new();
         for sid in opts.rooms.iter().filter_map(|r| idx.rooms.get(r)).flatten() {
             if !excepted(sid.as_str())
                 && seen.insert(sid.as_str())
                 && let Some(s) = sockets.get(sid.as_str())
             {
-                out.push(s.clone());
+                f(s);
             }
         }
-        out
     }
 
     fn info(&self, s: &SocketRef) -> SocketInfo {
@@ -180,8 +192,18 @@ impl Adapter for LocalAdapter {
         packet: EncodedPacket,
         opts: BroadcastOptions,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
-        for socket in self.select(&opts) {
-            socket.deliver(&packet, opts.volatile);
+        // The frames are queued under the locks (no copy of the selection, no reference count
+        // touched per recipient); what may run user code comes after: outgoing listeners, and
+        // the close of a socket whose queue is full.
+        let mut after = Vec::new();
+        self.visit(&opts, |socket| {
+            let queued = socket.queue_packet(&packet, opts.volatile);
+            if matches!(queued, Queued::Listeners | Queued::Full) {
+                after.push((socket.clone(), queued));
+            }
+        });
+        for (socket, queued) in after {
+            socket.after_queue(&packet, queued);
         }
         ready(Ok(()))
     }

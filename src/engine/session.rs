@@ -253,11 +253,24 @@ impl Session {
         I: IntoIterator<Item = Frame>,
         I::IntoIter: ExactSizeIterator,
     {
+        let sent = self.try_send_many(frames);
+        if sent == Err(SendError::QueueFull) {
+            self.queue_full();
+        }
+        sent
+    }
+
+    /// Queues frames as [`Session::send_many`] does, but leaves a session whose queue is full
+    /// open: the caller closes it with `queue_full` once it holds no lock.
+    pub(crate) fn try_send_many<I>(&self, frames: I) -> Result<(), SendError>
+    where
+        I: IntoIterator<Item = Frame>,
+        I::IntoIter: ExactSizeIterator,
+    {
         self.check_open()?;
         if self.0.queue.push_all(frames.into_iter()) {
             Ok(())
         } else {
-            self.queue_full();
             Err(SendError::QueueFull)
         }
     }
@@ -280,7 +293,7 @@ impl Session {
         }
     }
 
-    fn queue_full(&self) {
+    pub(crate) fn queue_full(&self) {
         tracing::debug!(sid = %self.id(), "outgoing queue full, closing the session");
         self.close_with(DisconnectReason::QueueFull);
     }

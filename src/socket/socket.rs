@@ -168,6 +168,19 @@ where
     Arc::new(move |s, e, a| f(s, e, a).map_err(|e| e.to_string()))
 }
 
+/// What became of a broadcast packet queued for a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// Queued; nothing left to do.
+    Done,
+    /// Queued; the socket's outgoing listeners are still to be told.
+    Listeners,
+    /// Not queued: the socket is gone, or a volatile packet found no room.
+    Dropped,
+    /// Not queued: the queue is full, and the session is still to be closed.
+    Full,
+}
+
 /// A client's connection to a namespace. Handlers receive it as [`SocketRef`].
 pub struct Socket {
     id: Arc<str>,
@@ -534,23 +547,55 @@ impl SocketRef {
 
     /// Queues a packet encoded for many; false if the socket could not take it.
     pub(crate) fn deliver(&self, packet: &crate::adapter::EncodedPacket, volatile: bool) -> bool {
+        let queued = self.queue_packet(packet, volatile);
+        self.after_queue(packet, queued);
+        matches!(queued, Queued::Done | Queued::Listeners)
+    }
+
+    /// Queues a broadcast packet's frames without running user code or closing anything (the
+    /// adapter calls it under its locks), and says what happened and what is left to do.
+    pub(crate) fn queue_packet(
+        &self,
+        packet: &crate::adapter::EncodedPacket,
+        volatile: bool,
+    ) -> Queued {
         if !self.connected() {
-            return false;
-        }
-        if let Some(origin) = &packet.origin
-            && self.has_any_out.load(Ordering::Acquire)
-        {
-            let out = read(&self.any_out);
-            for l in out.iter() {
-                l(self, &origin.0, &origin.1);
-            }
+            return Queued::Dropped;
         }
         let session = self.engine_session();
         let frames = packet.frames().iter().cloned();
-        if volatile {
+        let queued = if volatile {
             session.send_volatile(frames)
         } else {
-            session.send_many(frames).is_ok()
+            match session.try_send_many(frames) {
+                Ok(()) => true,
+                Err(crate::engine::SendError::QueueFull) => return Queued::Full,
+                Err(crate::engine::SendError::Closed) => false,
+            }
+        };
+        if !queued {
+            Queued::Dropped
+        } else if packet.origin.is_some() && self.has_any_out.load(Ordering::Acquire) {
+            Queued::Listeners
+        } else {
+            Queued::Done
+        }
+    }
+
+    /// Finishes [`queue_packet`](Self::queue_packet): tells the outgoing listeners, or closes
+    /// the session whose queue was full.
+    pub(crate) fn after_queue(&self, packet: &crate::adapter::EncodedPacket, queued: Queued) {
+        match queued {
+            Queued::Listeners => {
+                if let Some(origin) = &packet.origin {
+                    let out = read(&self.any_out).clone();
+                    for l in out.iter() {
+                        l(self, &origin.0, &origin.1);
+                    }
+                }
+            }
+            Queued::Full => self.engine_session().queue_full(),
+            Queued::Done | Queued::Dropped => {}
         }
     }
 
