@@ -1535,6 +1535,13 @@ async fn any_listeners_and_fallback() {
             next(&mut heard).await,
             Heard::Out("direct".into(), json!([{ "k": "v" }, [7]]))
         );
+        // So are broadcasts: each recipient's listeners hear them (here, the one socket).
+        io.emit("news", &"all").await.unwrap();
+        assert_eq!(c.recv().await, r#"2["news","all"]"#);
+        assert_eq!(
+            next(&mut heard).await,
+            Heard::Out("news".into(), json!(["all"]))
+        );
         assert!(heard.try_recv().is_err());
     })
     .await;
