@@ -467,7 +467,10 @@ fn detach(parts: Parts) -> Parts {
             (name, value)
         })
         .collect();
-    fresh.extensions = parts.extensions;
+    // An emptied map (hyper's upgrade handle taken out) still holds its allocation.
+    if !parts.extensions.is_empty() {
+        fresh.extensions = parts.extensions;
+    }
     fresh
 }
 
