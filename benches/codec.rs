@@ -1,9 +1,11 @@
 //! Codec throughput: Socket.IO packets ([`tower_socketio::protocol`]) and the Engine.IO packets
 //! and polling payloads that carry them ([`tower_socketio::protocol::engine_io`]).
 //!
-//! Four messages, each as the server sends and receives it:
+//! Five messages, each as the server sends and receives it:
 //! - `short`: a chat message of a few dozen bytes;
 //! - `text_4k`: an event whose argument is about 4 KB of JSON (an array of small objects);
+//! - `string_4k`: an event whose argument is one 4 KB ASCII string (the load generator's 4 KB
+//!   echo payload);
 //! - `binary_3x1k`: an event with three 1 KB buffers (BINARY_EVENT, three attachments);
 //! - `text_500k`: an event whose argument is about 500 KB of JSON.
 //!
@@ -102,6 +104,10 @@ fn cases() -> Vec<Case> {
         )],
     );
     let text_4k = event("messages", vec![messages(4 * 1024)]);
+    let string: String = (0..4096u32)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let string_4k = event("echo", vec![Value::from(string)]);
     let buffers: Vec<Value> = (0..3u8)
         .map(|i| Value::Bytes(Bytes::from(vec![i; 1024])))
         .collect();
@@ -117,6 +123,7 @@ fn cases() -> Vec<Case> {
     vec![
         case("short", short),
         case("text_4k", text_4k),
+        case("string_4k", string_4k),
         case("binary_3x1k", binary),
         case("text_500k", text_500k),
     ]

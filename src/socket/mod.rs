@@ -1,6 +1,7 @@
 //! The Socket.IO v5 layer: packets, clients, namespaces and sockets.
 
 pub(crate) mod client;
+pub(crate) mod json;
 pub(crate) mod namespace;
 pub(crate) mod packet;
 #[allow(clippy::module_inception)]

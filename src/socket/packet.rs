@@ -12,8 +12,8 @@
 //! BINARY_ACK exactly when a [`Value::Bytes`] is somewhere in the arguments.
 
 use bytes::Bytes;
-use serde::Deserialize as _;
 
+use super::json::{self, JsonError};
 use super::value::{Value, json_len_hint, write_json, write_json_str};
 use crate::socket::socket::RESERVED_EVENTS;
 
@@ -343,12 +343,13 @@ fn split_digits(s: &str) -> (&str, &str) {
     s.split_at_checked(n).unwrap_or(("", s))
 }
 
-/// Parses the JSON payload (serde_json's recursion limit of 128 applies).
+/// Parses the JSON payload with our own parser ([`json::parse`]), which accepts what
+/// serde_json accepts, builds the same [`Value`] and applies serde_json's recursion limit.
 fn parse_json(s: &str) -> Result<Value, ParseError> {
-    let mut de = serde_json::Deserializer::from_str(s);
-    let v = Value::deserialize(&mut de).map_err(|e| ParseError::Json(e.to_string()))?;
-    de.end().map_err(|_| ParseError::TrailingData)?;
-    Ok(v)
+    json::parse(s).map_err(|e| match e {
+        JsonError::TrailingData { .. } => ParseError::TrailingData,
+        JsonError::Invalid { .. } => ParseError::Json(e.to_string()),
+    })
 }
 
 /// Decodes a text packet from a client.

@@ -328,32 +328,63 @@ fn must_escape(b: u8) -> bool {
 }
 
 /// The index of the first byte at or after `from` that a JSON string must escape (`len` when
-/// none). Eight bytes at a time: most text has nothing to escape, and this is the encoder's
-/// hot loop.
-fn next_escape(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+/// none). The encoder's hot loop, and the JSON parser's ([`super::json`]): the same bytes end a
+/// run of plain text in a string literal.
+///
+/// SWAR on `u64` words: one word first (where short strings end), then four words (32 bytes)
+/// per step while that many remain, their tests independent of each other so the CPU overlaps
+/// them (on a 4 KB string, 2.5 times the speed of one word per step), then one word per step,
+/// then byte by byte. Always inlined: with a call, the encoder's many short strings (object
+/// keys) were 10 % slower than with the old one-word loop inlined.
+#[inline(always)]
+pub(crate) fn next_escape(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let w = u64::from_le_bytes(word);
-        let quote = w ^ (ONES * u64::from(b'"'));
-        let backslash = w ^ (ONES * u64::from(b'\\'));
-        // Exact as a yes/no test: some byte is below 0x20, or equal to `"` or `\`.
-        let hit = (w.wrapping_sub(ONES * 0x20) & !w)
-            | (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash);
-        if hit & HIGH != 0 {
-            break;
+    'words: {
+        // One word first: short strings (keys, names) end in it.
+        match bytes.get(i..i + 8) {
+            Some(chunk) if escape_mask(word(chunk)) == 0 => i += 8,
+            _ => break 'words,
         }
-        i += 8;
+        while let Some(block) = bytes.get(i..i + 32) {
+            if block
+                .chunks_exact(8)
+                .fold(0, |acc, w| acc | escape_mask(word(w)))
+                != 0
+            {
+                break;
+            }
+            i += 32;
+        }
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            if escape_mask(word(chunk)) != 0 {
+                break;
+            }
+            i += 8;
+        }
     }
     while bytes.get(i).is_some_and(|&b| !must_escape(b)) {
         i += 1;
     }
     i
+}
+
+/// Eight bytes as a little-endian word (a zero word, which has bytes to escape, if `chunk` is
+/// not eight bytes long).
+fn word(chunk: &[u8]) -> u64 {
+    u64::from_le_bytes(<[u8; 8]>::try_from(chunk).unwrap_or_default())
+}
+
+/// Nonzero exactly when some byte of `w` must be escaped: is below 0x20, or equal to `"` or
+/// `\`. (Exact as a yes/no test; which bits are set is not, past the first hit.)
+fn escape_mask(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    ((w.wrapping_sub(ONES * 0x20) & !w)
+        | (quote.wrapping_sub(ONES) & !quote)
+        | (backslash.wrapping_sub(ONES) & !backslash))
+        & HIGH
 }
 
 /// A cheap estimate of the length of the JSON text of `v` (exact for most data, short for
@@ -1305,11 +1336,11 @@ mod tests {
     use super::*;
 
     /// The fast string writer agrees with serde_json for every ASCII byte at every offset of the
-    /// eight-byte scan, next to multi-byte characters.
+    /// scan's eight-byte words and 32-byte blocks, next to multi-byte characters.
     #[test]
     fn strings_escape_like_serde_json() {
         for b in 0u8..0x80 {
-            for pos in 0..20 {
+            for pos in (0..20).chain(24..=72) {
                 for tail in ["", "é", "☃x", "abcdefghijklmnop"] {
                     let mut s = "a".repeat(pos);
                     s.push(char::from(b));
