@@ -23,7 +23,7 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
     if session.transport() != TransportKind::Polling {
         return ProtocolError::BadRequest.response(None);
     }
-    let Ok(mut outbox) = session.0.outbox.try_lock() else {
+    let Some(mut outbox) = session.try_outbox() else {
         tracing::debug!(sid = %session.id(), "overlapping polling GET");
         session.close_with(DisconnectReason::TransportError);
         return ProtocolError::BadRequest.response(None);

@@ -83,14 +83,15 @@ impl Queue {
     }
 }
 
-/// The receiving end of a session's queue, owned by one transport at a time.
-pub(crate) struct Outbox {
-    queue: Arc<Queue>,
+/// The receiving end of a session's queue, owned by one transport at a time: a guard on the
+/// session's carry slot, with the queue beside it.
+pub(crate) struct Outbox<'a> {
+    queue: &'a Queue,
     /// A frame taken out but not sent yet (it did not fit in a polling response).
-    carry: Option<Frame>,
+    carry: tokio::sync::MutexGuard<'a, Option<Frame>>,
 }
 
-impl Outbox {
+impl Outbox<'_> {
     /// The next frame if one is ready.
     pub(crate) fn try_next(&mut self) -> Option<Frame> {
         self.carry.take().or_else(|| self.queue.pop())
@@ -117,7 +118,7 @@ impl Outbox {
     /// Puts a frame back in front of the queue.
     pub(crate) fn put_back(&mut self, frame: Frame) {
         debug_assert!(self.carry.is_none());
-        self.carry = Some(frame);
+        *self.carry = Some(frame);
     }
 }
 
@@ -133,16 +134,20 @@ impl Inner {
     }
 }
 
+/// `repr(C)`: what every send reads and writes (the closed flag, the queue) comes first, in
+/// the first cache lines.
+#[repr(C)]
 pub(crate) struct Inner {
+    /// Set with `closed`, read on every send: an atomic load instead of the lock.
+    is_closed: AtomicBool,
+    queue: Queue,
     id: Arc<str>,
     engine: Arc<Engine>,
-    queue: Arc<Queue>,
-    pub(crate) outbox: tokio::sync::Mutex<Outbox>,
+    /// The transport that sends holds this (see [`Session::outbox`]).
+    carry: tokio::sync::Mutex<Option<Frame>>,
     transport: Mutex<TransportState>,
     /// Why the session ended, once it has (set once).
     closed: Mutex<Option<DisconnectReason>>,
-    /// Set with `closed`, read on every send: an atomic load instead of the lock.
-    is_closed: AtomicBool,
     /// Wakes the tasks waiting for the session to close ([`Session::closed`]).
     on_close: Notify,
     /// Pings sent so far, and the number of the last one answered (see [`Heartbeats`]).
@@ -182,12 +187,11 @@ impl Session {
         parts: Parts,
     ) -> Session {
         let parts = Arc::new(detach(parts));
-        let queue = Arc::new(Queue::new(engine.config().queue_size));
         Session(Arc::new(Inner {
+            queue: Queue::new(engine.config().queue_size),
             id,
             engine,
-            queue: queue.clone(),
-            outbox: tokio::sync::Mutex::new(Outbox { queue, carry: None }),
+            carry: tokio::sync::Mutex::new(None),
             transport: Mutex::new(TransportState {
                 kind,
                 upgrading: false,
@@ -223,6 +227,23 @@ impl Session {
     /// The handshake request (method, URI, headers, extensions set by layers in front).
     pub fn request(&self) -> &Parts {
         &self.0.parts
+    }
+
+    /// The outgoing queue's receiving end, for the transport that sends; waits while another
+    /// holds it.
+    pub(crate) async fn outbox(&self) -> Outbox<'_> {
+        Outbox {
+            queue: &self.0.queue,
+            carry: self.0.carry.lock().await,
+        }
+    }
+
+    /// The outgoing queue's receiving end if no other transport holds it.
+    pub(crate) fn try_outbox(&self) -> Option<Outbox<'_>> {
+        Some(Outbox {
+            queue: &self.0.queue,
+            carry: self.0.carry.try_lock().ok()?,
+        })
     }
 
     /// The handshake request, shared (each Socket.IO socket's handshake record holds it).
@@ -481,9 +502,10 @@ mod tests {
     #[tokio::test]
     async fn the_queue_is_bounded_all_or_nothing_and_wakes_its_reader() {
         let queue = Arc::new(Queue::new(3));
+        let carry = Arc::new(tokio::sync::Mutex::new(None));
         let mut outbox = Outbox {
-            queue: queue.clone(),
-            carry: None,
+            queue: &queue,
+            carry: carry.try_lock().unwrap(),
         };
         assert!(queue.push_all([Frame::text("a"), Frame::text("b")].into_iter()));
         // Two more do not fit: neither is queued.
@@ -494,8 +516,18 @@ mod tests {
             got.push(t.as_str().to_owned());
         }
         assert_eq!(got, ["4a", "4b", "4c"]);
+        drop(outbox);
         // A reader waiting on an empty queue is woken by the next push.
-        let waiting = tokio::spawn(async move { outbox.next().await });
+        let waiting = tokio::spawn({
+            let (queue, carry) = (queue.clone(), carry.clone());
+            async move {
+                let mut outbox = Outbox {
+                    queue: &queue,
+                    carry: carry.lock().await,
+                };
+                outbox.next().await
+            }
+        });
         tokio::task::yield_now().await;
         assert!(queue.push_all([Frame::text("e")].into_iter()));
         let Some(Frame::Text(t)) = waiting.await.unwrap() else {

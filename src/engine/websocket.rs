@@ -218,7 +218,7 @@ async fn drive(session: Session, mut ws: Ws) {
     tokio::pin!(closed);
     let (reason, code) = 'run: {
         let mut outbox = tokio::select! {
-            outbox = session.0.outbox.lock() => outbox,
+            outbox = session.outbox() => outbox,
             reason = &mut closed => break 'run (reason, CloseCode::Normal),
         };
         // Frames written since the last complete flush.
@@ -265,7 +265,7 @@ async fn drive(session: Session, mut ws: Ws) {
     // Say goodbye properly when the server closes; give up quickly on a peer that is gone.
     let farewell = async {
         if flushes(reason) {
-            let mut outbox = session.0.outbox.lock().await;
+            let mut outbox = session.outbox().await;
             while let Some(frame) = outbox.try_next() {
                 ws.feed(to_message(frame)).await?;
             }

@@ -182,7 +182,16 @@ pub(crate) enum Queued {
 }
 
 /// A client's connection to a namespace. Handlers receive it as [`SocketRef`].
+///
+/// `repr(C)` keeps what a broadcast reads of each recipient (the flags and the session) at the
+/// front, in one cache line.
+#[repr(C)]
 pub struct Socket {
+    connected: AtomicBool,
+    /// Whether `any_out` has listeners: read on every delivery instead of taking its lock.
+    has_any_out: AtomicBool,
+    /// The client's Engine.IO session (the same as `client.session`, one hop nearer).
+    session: Session,
     id: Arc<str>,
     pub(crate) ns: Arc<NsInner>,
     pub(crate) client: Arc<Client>,
@@ -191,14 +200,11 @@ pub struct Socket {
     fallback: RwLock<Option<BoxedMessage>>,
     any_in: RwLock<Vec<AnyListener>>,
     any_out: RwLock<Vec<AnyListener>>,
-    /// Whether `any_out` has listeners: read on every delivery instead of taking its lock.
-    has_any_out: AtomicBool,
     middlewares: RwLock<Vec<EventMiddleware>>,
     on_disconnecting: Mutex<Vec<BoxedDisconnect>>,
     on_disconnect: Mutex<Vec<BoxedDisconnect>>,
     extensions: Extensions,
     acks: Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>,
-    connected: AtomicBool,
 }
 
 /// A shared handle on a [`Socket`], cheap to clone; the extractor for the socket.
@@ -260,6 +266,7 @@ impl Socket {
     ) -> SocketRef {
         SocketRef(Arc::new(Socket {
             handshake: Handshake::for_socket(client.session.shared_request(), auth),
+            session: client.session.clone(),
             id: new_socket_id(),
             ns,
             client,
@@ -305,7 +312,7 @@ impl Socket {
 
     /// The Engine.IO session under this socket, shared by its other namespaces.
     pub fn engine_session(&self) -> &Session {
-        &self.client.session
+        &self.session
     }
 
     /// Typed per-socket storage.
