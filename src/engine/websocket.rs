@@ -1,8 +1,15 @@
 //! The WebSocket transport: direct sessions and upgrades from polling.
 
-use std::{task::Poll, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll, Wake, Waker},
+    time::Duration,
+};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt, task::AtomicWaker};
 use http::{HeaderMap, Response, StatusCode, header, request::Parts};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
@@ -223,15 +230,23 @@ async fn drive(session: Session, mut ws: Ws) {
         };
         // Frames written since the last complete flush.
         let mut unflushed = false;
+        let read_wake = Arc::new(ReadWake::default());
+        let read_waker = Waker::from(read_wake.clone());
         std::future::poll_fn(|cx| {
             if let Poll::Ready(reason) = closed.as_mut().poll(cx) {
                 return Poll::Ready((reason, CloseCode::Normal));
             }
-            // Read. (tokio's cooperative budget ends a long run of ready reads with `Pending`
-            // and a wake-up, so a flooding client cannot hold the worker thread.)
-            while let Poll::Ready(message) = ws.poll_next_unpin(cx) {
-                if let Err(end) = read(&session, message, max) {
-                    return Poll::Ready(end);
+            // Read, when the read side woke the task (a wake-up for queued frames skips it:
+            // each read attempt costs tungstenite a zeroed buffer). tokio's cooperative budget
+            // ends a long run of ready reads with `Pending` and a wake-up of the read side, so
+            // a flooding client cannot hold the worker thread.
+            read_wake.task.register(cx.waker());
+            if read_wake.woken.swap(false, Ordering::AcqRel) {
+                let mut read_cx = Context::from_waker(&read_waker);
+                while let Poll::Ready(message) = ws.poll_next_unpin(&mut read_cx) {
+                    if let Err(end) = read(&session, message, max) {
+                        return Poll::Ready(end);
+                    }
                 }
             }
             // Write what is queued, as long as the WebSocket takes it.
@@ -281,6 +296,34 @@ async fn drive(session: Session, mut ws: Ws) {
         Ok::<_, WsError>(())
     };
     let _ = tokio::time::timeout(Duration::from_secs(2), farewell).await;
+}
+
+/// The waker given to the WebSocket's read side: it remembers that the read side woke the task,
+/// then wakes the task.
+struct ReadWake {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl Default for ReadWake {
+    fn default() -> Self {
+        // Set at first: the first poll reads.
+        ReadWake {
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        }
+    }
+}
+
+impl Wake for ReadWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.task.wake();
+    }
 }
 
 /// Handles one message read from the WebSocket; an `Err` ends the session with that reason.
