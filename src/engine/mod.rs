@@ -124,23 +124,36 @@ impl TransportKind {
 }
 
 /// A cheaply cloneable UTF-8 string backed by [`Bytes`]: a text message, without copies.
-#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Str(Utf8Bytes);
+///
+/// A slice of a received frame: the frame's buffer, validated once, and a range in it, so that
+/// slicing (the message after its `4`, a packet of a polling payload) never validates again.
+#[derive(Clone, Default)]
+pub struct Str {
+    buf: Utf8Bytes,
+    start: usize,
+    end: usize,
+}
 
 impl Str {
     /// The text.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        // The range is on character boundaries (checked when it was made).
+        self.buf
+            .as_str()
+            .get(self.start..self.end)
+            .unwrap_or_default()
     }
 
     /// A sub-slice, sharing the buffer. Panics if the range is not on character boundaries, as
     /// `str` indexing does.
     pub(crate) fn slice(&self, range: std::ops::Range<usize>) -> Str {
-        // Checks the boundaries (and panics like `str` indexing) before slicing the bytes.
+        // Checks the boundaries (and panics like `str` indexing).
         let _ = &self.as_str()[range.clone()];
-        let bytes = Bytes::from(self.0.clone()).slice(range);
-        // A slice on char boundaries of valid UTF-8 is valid UTF-8.
-        Str(Utf8Bytes::try_from(bytes).unwrap_or_default())
+        Str {
+            buf: self.buf.clone(),
+            start: self.start + range.start,
+            end: self.start + range.end,
+        }
     }
 
     /// The text from byte `start` on (see [`Str::slice`]).
@@ -150,7 +163,33 @@ impl Str {
 
     /// The underlying bytes.
     pub fn into_bytes(self) -> Bytes {
-        self.0.into()
+        Bytes::from(self.buf).slice(self.start..self.end)
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Str) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Str {}
+
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Str) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Str {
+    fn cmp(&self, other: &Str) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
     }
 }
 
@@ -181,27 +220,30 @@ impl fmt::Display for Str {
 
 impl From<String> for Str {
     fn from(s: String) -> Self {
-        Str(s.into())
+        Str::from(Utf8Bytes::from(s))
     }
 }
 
 impl From<&str> for Str {
     fn from(s: &str) -> Self {
-        Str(s.into())
+        Str::from(Utf8Bytes::from(s))
     }
 }
 
 impl From<Utf8Bytes> for Str {
-    fn from(s: Utf8Bytes) -> Self {
-        Str(s)
+    fn from(buf: Utf8Bytes) -> Self {
+        Str {
+            end: buf.len(),
+            start: 0,
+            buf,
+        }
     }
 }
 
 impl TryFrom<Bytes> for Str {
     type Error = std::str::Utf8Error;
     fn try_from(b: Bytes) -> Result<Self, Self::Error> {
-        std::str::from_utf8(&b)?;
-        Ok(Str(Utf8Bytes::try_from(b).unwrap_or_default()))
+        Utf8Bytes::try_from(b).map(Str::from)
     }
 }
 
@@ -255,5 +297,30 @@ impl fmt::Debug for Frame {
             Frame::Text(t) => f.debug_tuple("Text").field(&t.as_str()).finish(),
             Frame::Binary(b) => f.debug_tuple("Binary").field(&b.len()).finish(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_slices_share_the_buffer_and_compare_by_text() {
+        let whole = Str::try_from(Bytes::from_static("4héllo\u{1e}4wörld".as_bytes())).unwrap();
+        let sep = whole.find('\u{1e}').unwrap();
+        let first = whole.slice(0..sep);
+        let second = whole.slice(sep + 1..whole.len());
+        assert_eq!(first.as_str(), "4héllo");
+        assert_eq!(second.slice_from(1).as_str(), "wörld");
+        assert_eq!(first.slice_from(1), Str::from("héllo"));
+        assert_eq!(second.slice_from(1).into_bytes(), "wörld".as_bytes());
+        assert!(Str::from("a") < second.slice_from(1));
+        assert!(Str::try_from(Bytes::from_static(b"\xff")).is_err());
+    }
+
+    #[test]
+    #[should_panic]
+    fn a_slice_off_a_char_boundary_panics_like_str_indexing() {
+        let _ = Str::from("é").slice(0..1);
     }
 }
