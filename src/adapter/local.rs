@@ -3,7 +3,7 @@
 use std::{
     collections::{HashMap, HashSet},
     fmt,
-    sync::{RwLock, Weak},
+    sync::{Arc, RwLock, Weak},
     time::Duration,
 };
 
@@ -20,16 +20,94 @@ use crate::{
     value::Value,
 };
 
+/// Rooms by name with their members, and the same the other way round. Each name is stored
+/// once (an `Arc<str>` shared by both maps), and a set of one name (every socket's own room,
+/// a socket in no other room) needs no table of its own.
 #[derive(Default)]
 struct Index {
-    rooms: HashMap<Room, HashSet<String>>,
-    sids: HashMap<String, HashSet<Room>>,
+    rooms: HashMap<Arc<str>, Names>,
+    sids: HashMap<Arc<str>, Names>,
+}
+
+impl Index {
+    /// The stored name equal to `name`, or a new one.
+    fn name(&self, name: &str) -> Arc<str> {
+        self.rooms
+            .get_key_value(name)
+            .or_else(|| self.sids.get_key_value(name))
+            .map_or_else(|| Arc::from(name), |(k, _)| k.clone())
+    }
+
+    fn remove(map: &mut HashMap<Arc<str>, Names>, key: &str, name: &str) {
+        if let Some(names) = map.get_mut(key) {
+            names.remove(name);
+            if names.is_empty() {
+                map.remove(key);
+            }
+        }
+    }
+}
+
+/// A set of names that holds one without allocating a table.
+#[derive(Debug, Default)]
+enum Names {
+    #[default]
+    Empty,
+    One(Arc<str>),
+    Many(HashSet<Arc<str>>),
+}
+
+impl Names {
+    fn insert(&mut self, name: Arc<str>) {
+        match self {
+            Names::Empty => *self = Names::One(name),
+            Names::One(one) if *one == name => {}
+            Names::One(one) => {
+                let one = one.clone();
+                *self = Names::Many(HashSet::from([one, name]));
+            }
+            Names::Many(set) => {
+                set.insert(name);
+            }
+        }
+    }
+
+    fn remove(&mut self, name: &str) {
+        match self {
+            Names::One(one) if &**one == name => *self = Names::Empty,
+            Names::Many(set) => {
+                set.remove(name);
+                if set.len() == 1 {
+                    let last = set.iter().next().cloned();
+                    *self = last.map_or(Names::Empty, Names::One);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Names::Empty => true,
+            Names::One(_) => false,
+            Names::Many(set) => set.is_empty(),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let (one, many) = match self {
+            Names::Empty => (None, None),
+            Names::One(one) => (Some(&**one), None),
+            Names::Many(set) => (None, Some(set.iter().map(|n| &**n))),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
 }
 
 /// The in-memory adapter: one node, rooms in a map. The default.
 pub struct LocalAdapter {
     ns: Weak<NsInner>,
-    path: std::sync::Arc<str>,
+    path: Arc<str>,
     index: RwLock<Index>,
 }
 
@@ -46,7 +124,7 @@ impl fmt::Debug for LocalAdapter {
 
 /// A socket's identity for the selection: the address of its shared state.
 fn address(s: &SocketRef) -> usize {
-    std::sync::Arc::as_ptr(&s.0) as usize
+    Arc::as_ptr(&s.0) as usize
 }
 
 fn ready<'a, T: Send + 'a>(v: T) -> BoxFuture<'a, T> {
@@ -85,9 +163,9 @@ impl LocalAdapter {
         let except: Vec<usize> = opts
             .except
             .iter()
-            .filter_map(|r| idx.rooms.get(r))
-            .flatten()
-            .filter_map(|sid| sockets.get(sid.as_str()))
+            .filter_map(|r| idx.rooms.get(r.as_str()))
+            .flat_map(Names::iter)
+            .filter_map(|sid| sockets.get(sid))
             .map(address)
             .collect();
         // Usually one socket or a few (a sender left out): compare them directly; a set past a
@@ -107,8 +185,13 @@ impl LocalAdapter {
             return;
         }
         let mut seen = HashSet::new();
-        for sid in opts.rooms.iter().filter_map(|r| idx.rooms.get(r)).flatten() {
-            if let Some(s) = sockets.get(sid.as_str())
+        for sid in opts
+            .rooms
+            .iter()
+            .filter_map(|r| idx.rooms.get(r.as_str()))
+            .flat_map(Names::iter)
+        {
+            if let Some(s) = sockets.get(sid)
                 && !excepted(s)
                 && seen.insert(address(s))
             {
@@ -130,43 +213,32 @@ impl LocalAdapter {
 impl Adapter for LocalAdapter {
     fn add_all(&self, sid: &str, rooms: &[Room]) {
         let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
+        let sid = idx.name(sid);
         for room in rooms {
+            let room = if **room == *sid {
+                sid.clone()
+            } else {
+                idx.name(room)
+            };
             idx.rooms
                 .entry(room.clone())
                 .or_default()
-                .insert(sid.to_owned());
-            idx.sids
-                .entry(sid.to_owned())
-                .or_default()
-                .insert(room.clone());
+                .insert(sid.clone());
+            idx.sids.entry(sid.clone()).or_default().insert(room);
         }
     }
 
     fn del(&self, sid: &str, room: &str) {
         let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(members) = idx.rooms.get_mut(room) {
-            members.remove(sid);
-            if members.is_empty() {
-                idx.rooms.remove(room);
-            }
-        }
-        if let Some(rooms) = idx.sids.get_mut(sid) {
-            rooms.remove(room);
-            if rooms.is_empty() {
-                idx.sids.remove(sid);
-            }
-        }
+        Index::remove(&mut idx.rooms, room, sid);
+        Index::remove(&mut idx.sids, sid, room);
     }
 
     fn del_all(&self, sid: &str) {
         let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
-        for room in idx.sids.remove(sid).unwrap_or_default() {
-            if let Some(members) = idx.rooms.get_mut(&room) {
-                members.remove(sid);
-                if members.is_empty() {
-                    idx.rooms.remove(&room);
-                }
-            }
+        let rooms = idx.sids.remove(sid).unwrap_or_default();
+        for room in rooms.iter() {
+            Index::remove(&mut idx.rooms, room, sid);
         }
     }
 
@@ -175,7 +247,7 @@ impl Adapter for LocalAdapter {
         let mut rooms: Vec<Room> = idx
             .sids
             .get(sid)
-            .map(|r| r.iter().cloned().collect())
+            .map(|r| r.iter().map(str::to_owned).collect())
             .unwrap_or_default();
         rooms.sort();
         rooms
@@ -183,7 +255,7 @@ impl Adapter for LocalAdapter {
 
     fn rooms(&self, _: BroadcastOptions) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>> {
         let idx = self.index.read().unwrap_or_else(|p| p.into_inner());
-        let mut rooms: Vec<Room> = idx.rooms.keys().cloned().collect();
+        let mut rooms: Vec<Room> = idx.rooms.keys().map(|r| r.to_string()).collect();
         rooms.sort();
         ready(Ok(rooms))
     }
@@ -312,5 +384,62 @@ impl Adapter for LocalAdapter {
 
     fn server_count(&self) -> BoxFuture<'_, Result<u16, AdapterError>> {
         ready(Ok(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+        let mut v: Vec<_> = names.collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_set_of_names_grows_and_shrinks_through_one() {
+        let mut names = Names::default();
+        assert!(names.is_empty());
+        names.insert("a".into());
+        names.insert("a".into());
+        assert!(matches!(names, Names::One(_)));
+        names.insert("b".into());
+        names.insert("c".into());
+        assert_eq!(sorted(names.iter()), ["a", "b", "c"]);
+        names.remove("b");
+        names.remove("zz");
+        assert_eq!(sorted(names.iter()), ["a", "c"]);
+        names.remove("a");
+        assert!(matches!(names, Names::One(_)));
+        assert_eq!(sorted(names.iter()), ["c"]);
+        names.remove("c");
+        assert!(names.is_empty());
+        assert_eq!(names.iter().count(), 0);
+    }
+
+    #[test]
+    fn the_index_shares_names_and_drops_empty_rooms() {
+        let adapter = LocalAdapter::new(crate::WeakNamespace::detached("/"));
+        adapter.add_all("s1", &["s1".into(), "r".into()]);
+        adapter.add_all("s2", &["s2".into(), "r".into()]);
+        assert_eq!(adapter.socket_rooms("s1"), ["r", "s1"]);
+        {
+            let idx = adapter.index.read().unwrap();
+            // One allocation per name: the socket's own room is its id.
+            let (key, _) = idx.rooms.get_key_value("s1").unwrap();
+            let (sid, _) = idx.sids.get_key_value("s1").unwrap();
+            assert!(Arc::ptr_eq(key, sid));
+            assert_eq!(sorted(idx.rooms["r"].iter()), ["s1", "s2"]);
+        }
+        adapter.del("s1", "r");
+        assert_eq!(adapter.socket_rooms("s1"), ["s1"]);
+        adapter.del_all("s2");
+        assert!(adapter.socket_rooms("s2").is_empty());
+        let idx = adapter.index.read().unwrap();
+        let mut rooms: Vec<_> = idx.rooms.keys().map(|k| &**k).collect();
+        rooms.sort();
+        assert_eq!(rooms, ["s1"], "empty rooms disappear");
+        assert_eq!(idx.sids.len(), 1);
     }
 }

@@ -251,6 +251,15 @@ pub struct WeakNamespace {
 }
 
 impl WeakNamespace {
+    /// A handle on no namespace, for tests of adapters.
+    #[cfg(test)]
+    pub(crate) fn detached(path: &str) -> WeakNamespace {
+        WeakNamespace {
+            path: path.into(),
+            inner: std::sync::Weak::new(),
+        }
+    }
+
     /// The namespace's path.
     pub fn path(&self) -> &str {
         &self.path
