@@ -331,11 +331,11 @@ fn must_escape(b: u8) -> bool {
 /// none). The encoder's hot loop, and the JSON parser's ([`super::json`]): the same bytes end a
 /// run of plain text in a string literal.
 ///
-/// SWAR on `u64` words: one word first (where short strings end), then four words (32 bytes)
-/// per step while that many remain, their tests independent of each other so the CPU overlaps
-/// them (on a 4 KB string, 2.5 times the speed of one word per step), then one word per step,
-/// then byte by byte. Always inlined: with a call, the encoder's many short strings (object
-/// keys) were 10 % slower than with the old one-word loop inlined.
+/// One `u64` word first, tested with SWAR (short strings, keys and names, end in it), then
+/// 64-byte blocks tested by a loop the compiler vectorizes (a 4 KB string encodes in 243 ns
+/// instead of 292 with four SWAR words per step, and decodes in 370 instead of 426), then one
+/// word per step, then byte by byte. Always inlined: with a call, the encoder's many short
+/// strings (object keys) were 10 % slower than with the old one-word loop inlined.
 #[inline(always)]
 pub(crate) fn next_escape(bytes: &[u8], from: usize) -> usize {
     let mut i = from;
@@ -345,15 +345,11 @@ pub(crate) fn next_escape(bytes: &[u8], from: usize) -> usize {
             Some(chunk) if escape_mask(word(chunk)) == 0 => i += 8,
             _ => break 'words,
         }
-        while let Some(block) = bytes.get(i..i + 32) {
-            if block
-                .chunks_exact(8)
-                .fold(0, |acc, w| acc | escape_mask(word(w)))
-                != 0
-            {
+        while let Some(block) = bytes.get(i..i + 64) {
+            if !block_is_plain(block) {
                 break;
             }
-            i += 32;
+            i += 64;
         }
         while let Some(chunk) = bytes.get(i..i + 8) {
             if escape_mask(word(chunk)) != 0 {
@@ -366,6 +362,15 @@ pub(crate) fn next_escape(bytes: &[u8], from: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// Whether no byte of `block` must be escaped. A loop without an early exit, which the compiler
+/// turns into vector instructions (16 bytes per step on the x86-64 baseline).
+#[inline(always)]
+fn block_is_plain(block: &[u8]) -> bool {
+    block.iter().fold(0u8, |hit, &b| {
+        hit | u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b < 0x20)
+    }) == 0
 }
 
 /// Eight bytes as a little-endian word (a zero word, which has bytes to escape, if `chunk` is
