@@ -835,6 +835,72 @@ async fn ping_timeout_longer_than_the_interval() {
     .await;
 }
 
+/// An echo handler whose callbacks panic: on the message `boom`, and on every disconnect.
+struct Panicky(Echo);
+
+impl tower_socketio::engine::EngineHandler for Panicky {
+    fn on_connect(&self, session: &Session) {
+        self.0.on_connect(session);
+    }
+    fn on_message(&self, session: &Session, msg: tower_socketio::engine::Str) {
+        assert_ne!(msg.as_str(), "boom", "the handler fails");
+        self.0.on_message(session, msg);
+    }
+    fn on_binary(&self, session: &Session, data: Bytes) {
+        self.0.on_binary(session, data);
+    }
+    fn on_disconnect(&self, session: &Session, reason: DisconnectReason) {
+        self.0.on_disconnect(session, reason);
+        panic!("the disconnect handler fails");
+    }
+}
+
+/// A panicking handler affects neither its own session (the message is lost, the session goes
+/// on) nor the others: a panic in a disconnect callback run by the engine-wide heartbeat timer
+/// does not stop the pings of every other session.
+#[tokio::test(start_paused = true)]
+async fn a_panicking_handler_is_contained() {
+    within(Duration::from_secs(3600), async {
+        let interval = Duration::from_secs(25);
+        let timeout = Duration::from_secs(20);
+        let (tx, mut events) = mpsc::unbounded_channel();
+        let handler = Arc::new(Panicky(Echo {
+            events: tx,
+            sessions: Mutex::new(Vec::new()),
+        }));
+        let service = EngineService::standalone(
+            handler,
+            EngineConfig::builder()
+                .ping_interval(interval)
+                .ping_timeout(timeout)
+                .build(),
+        );
+        let a = local_handshake(&service).await;
+        assert_eq!(events.recv().await, Some(Event::Connect(a.clone())));
+        local_post(&service, &a, "4boom").await.assert_ok("ok");
+        local_post(&service, &a, "4after").await.assert_ok("ok");
+        local_get(&service, &a).await.assert_ok("4after");
+
+        // `a` times out; its disconnect callback panics inside the heartbeat timer's task.
+        let b = local_handshake(&service).await;
+        assert_eq!(events.recv().await, Some(Event::Connect(b.clone())));
+        local_get(&service, &a).await.assert_ok("2");
+        local_get(&service, &b).await.assert_ok("2");
+        local_post(&service, &b, "3").await.assert_ok("ok");
+        assert_eq!(
+            events.recv().await,
+            Some(Event::Disconnect(a.clone(), DisconnectReason::PingTimeout))
+        );
+        // The timer goes on for `b`: ping after ping.
+        for _ in 0..3 {
+            local_get(&service, &b).await.assert_ok("2");
+            local_post(&service, &b, "3").await.assert_ok("ok");
+        }
+        assert!(service.engine().session(&b).is_some());
+    })
+    .await;
+}
+
 /// Paused time does not mix with real sockets: while a write waits in the kernel (Nagle and
 /// delayed ACKs hold small segments for tens of milliseconds on loopback) the runtime looks idle
 /// and jumps to the next timer, here the 25 s ping. So this test uses a short real

@@ -1450,6 +1450,41 @@ async fn server_emit_with_ack() {
     .await;
 }
 
+/// A handler that panics (sync, or async before or after its first await) loses its event;
+/// the connection and the socket's other handlers go on.
+#[tokio::test]
+async fn a_panicking_handler_is_contained() {
+    bounded(async {
+        let (svc, io) = server(|b| b);
+        io.ns("/", |s: SocketRef| {
+            s.on("boom", |Data(n): Data<i64>| -> i64 {
+                assert!(n < 0, "the sync handler fails");
+                n
+            });
+            s.on("boom-async", |Data(n): Data<i64>| async move {
+                tokio::task::yield_now().await;
+                assert!(n < 0, "the async handler fails");
+                n
+            });
+            s.on("hello", |s: SocketRef, Data(name): Data<String>| {
+                s.emit("hi", &name).unwrap();
+            });
+        });
+        let mut c = Client::open(&svc).await;
+        c.connect("/").await;
+        c.send(&[
+            r#"21["boom",1]"#,
+            r#"22["boom-async",2]"#,
+            r#"2["hello","again"]"#,
+        ])
+        .await;
+        assert_eq!(c.recv().await, r#"2["hi","again"]"#);
+        c.send(&[r#"23["boom",-3]"#]).await;
+        assert_eq!(c.recv().await, "33[-3]");
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 9. on_any, on_any_outgoing, on_fallback
 // ---------------------------------------------------------------------------------------------

@@ -15,8 +15,12 @@ use http::{Method, Request, Response, StatusCode, header, request::Parts};
 use http_body::Body as HttpBody;
 
 use super::{
-    EngineConfig, EngineHandler, Frame, TransportKind, error::ProtocolError, heartbeat::Heartbeats,
-    polling, session::Session, websocket,
+    EngineConfig, EngineHandler, Frame, TransportKind,
+    error::ProtocolError,
+    heartbeat::Heartbeats,
+    polling,
+    session::{Session, guard},
+    websocket,
 };
 use crate::service::Body;
 
@@ -203,11 +207,11 @@ impl Engine {
             Some(ws) => {
                 // The open packet goes first in the queue, ahead of anything `on_connect` sends.
                 let _ = session.send(Frame::Text(open.into()));
-                self.handler.on_connect(&session);
+                guard(&session, "on_connect", || self.handler.on_connect(&session));
                 ws.run(session)
             }
             None => {
-                self.handler.on_connect(&session);
+                guard(&session, "on_connect", || self.handler.on_connect(&session));
                 let mut res = Response::new(Body::full(Bytes::from(open)));
                 res.headers_mut().insert(
                     header::CONTENT_TYPE,

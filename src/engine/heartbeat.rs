@@ -76,6 +76,9 @@ impl Heartbeats {
     }
 
     async fn run(self: Arc<Self>) {
+        // Handler callbacks are contained (`session::guard`); should anything else panic here,
+        // the next session starts a new task instead of finding this one marked running.
+        let _unwinding = OnUnwind(&self);
         let mut due_pings = Vec::new();
         let mut due_pongs = Vec::new();
         loop {
@@ -140,5 +143,16 @@ impl Heartbeats {
         let deadline = Instant::now() + self.timeout;
         q.pongs
             .extend(awaited.into_iter().map(|(s, n)| (deadline, s, n)));
+    }
+}
+
+/// Marks the timer as not running when its task unwinds.
+struct OnUnwind<'a>(&'a Heartbeats);
+
+impl Drop for OnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().running = false;
+        }
     }
 }

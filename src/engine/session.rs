@@ -348,7 +348,9 @@ impl Session {
         } else {
             self.0.engine.remove(self.id());
         }
-        self.0.engine.handler().on_disconnect(self, reason);
+        guard(self, "on_disconnect", || {
+            self.0.engine.handler().on_disconnect(self, reason);
+        });
         // The upper layer's state usually holds this session: break the cycle.
         self.0
             .upper
@@ -418,8 +420,8 @@ impl Session {
         }
         let handler = self.0.engine.handler();
         match packet {
-            Packet::Message(msg) => handler.on_message(self, msg),
-            Packet::Binary(data) => handler.on_binary(self, data),
+            Packet::Message(msg) => guard(self, "on_message", || handler.on_message(self, msg)),
+            Packet::Binary(data) => guard(self, "on_binary", || handler.on_binary(self, data)),
             Packet::Pong { probe: false } => self.on_pong(),
             Packet::Close => return Err(DisconnectReason::TransportClose),
             Packet::Ping { probe: false } => {
@@ -453,6 +455,21 @@ impl Session {
         if previous < sent {
             self.0.engine.heartbeats().schedule(self);
         }
+    }
+}
+
+/// Runs a callback of the [`EngineHandler`](super::EngineHandler) (user code, through the
+/// Socket.IO layer) and contains a panic in it: the panic is logged and the session goes on.
+/// Unchecked, it would end the task that called: the connection's own, or the engine's
+/// heartbeat timer, which serves every session.
+pub(crate) fn guard(session: &Session, callback: &str, f: impl FnOnce()) {
+    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-string panic".to_owned());
+        tracing::error!(sid = %session.id(), callback, %message, "a handler panicked");
     }
 }
 
