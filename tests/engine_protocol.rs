@@ -32,8 +32,8 @@ use tokio_tungstenite::{
 use tower::ServiceExt;
 use tower_socketio::{
     engine::{
-        DisconnectReason, EngineConfig, EngineLayer, EngineService, Frame, SendError, Session,
-        TransportKind,
+        DisconnectReason, EngineConfig, EngineHandler, EngineLayer, EngineService, Frame,
+        SendError, Session, TransportKind,
     },
     service::NotFound,
 };
@@ -687,12 +687,28 @@ async fn wrong_transport_for_a_session() {
 fn in_process_echo(
     config: EngineConfig,
 ) -> (EngineService<NotFound>, mpsc::UnboundedReceiver<Event>) {
+    in_process(config, Arc::new)
+}
+
+/// An engine driven in-process whose handler `wrap` builds around an echo handler.
+fn in_process<H: EngineHandler>(
+    config: EngineConfig,
+    wrap: impl FnOnce(Echo) -> Arc<H>,
+) -> (EngineService<NotFound>, mpsc::UnboundedReceiver<Event>) {
     let (tx, events) = mpsc::unbounded_channel();
-    let handler = Arc::new(Echo {
+    let handler = wrap(Echo {
         events: tx,
         sessions: Mutex::new(Vec::new()),
     });
     (EngineService::standalone(handler, config), events)
+}
+
+/// The default configuration with this heartbeat.
+fn heartbeat(interval: Duration, timeout: Duration) -> EngineConfig {
+    EngineConfig::builder()
+        .ping_interval(interval)
+        .ping_timeout(timeout)
+        .build()
 }
 
 async fn local_handshake(service: &EngineService<NotFound>) -> String {
@@ -735,12 +751,7 @@ async fn ping_timeout() {
     within(Duration::from_secs(3600), async {
         let interval = Duration::from_secs(25);
         let timeout = Duration::from_secs(20);
-        let (service, mut events) = in_process_echo(
-            EngineConfig::builder()
-                .ping_interval(interval)
-                .ping_timeout(timeout)
-                .build(),
-        );
+        let (service, mut events) = in_process_echo(heartbeat(interval, timeout));
         let sid = local_handshake(&service).await;
         let opened = Instant::now();
         assert_eq!(events.recv().await, Some(Event::Connect(sid.clone())));
@@ -794,12 +805,7 @@ async fn ping_timeout_longer_than_the_interval() {
     within(Duration::from_secs(3600), async {
         let interval = Duration::from_secs(2);
         let timeout = Duration::from_secs(10);
-        let (service, mut events) = in_process_echo(
-            EngineConfig::builder()
-                .ping_interval(interval)
-                .ping_timeout(timeout)
-                .build(),
-        );
+        let (service, mut events) = in_process_echo(heartbeat(interval, timeout));
         // Two sessions half an interval apart, both answering for a while.
         let a = local_handshake(&service).await;
         assert_eq!(events.recv().await, Some(Event::Connect(a.clone())));
@@ -838,7 +844,7 @@ async fn ping_timeout_longer_than_the_interval() {
 /// An echo handler whose callbacks panic: on the message `boom`, and on every disconnect.
 struct Panicky(Echo);
 
-impl tower_socketio::engine::EngineHandler for Panicky {
+impl EngineHandler for Panicky {
     fn on_connect(&self, session: &Session) {
         self.0.on_connect(session);
     }
@@ -863,18 +869,8 @@ async fn a_panicking_handler_is_contained() {
     within(Duration::from_secs(3600), async {
         let interval = Duration::from_secs(25);
         let timeout = Duration::from_secs(20);
-        let (tx, mut events) = mpsc::unbounded_channel();
-        let handler = Arc::new(Panicky(Echo {
-            events: tx,
-            sessions: Mutex::new(Vec::new()),
-        }));
-        let service = EngineService::standalone(
-            handler,
-            EngineConfig::builder()
-                .ping_interval(interval)
-                .ping_timeout(timeout)
-                .build(),
-        );
+        let (service, mut events) =
+            in_process(heartbeat(interval, timeout), |echo| Arc::new(Panicky(echo)));
         let a = local_handshake(&service).await;
         assert_eq!(events.recv().await, Some(Event::Connect(a.clone())));
         local_post(&service, &a, "4boom").await.assert_ok("ok");

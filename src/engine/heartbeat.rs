@@ -93,12 +93,10 @@ impl Heartbeats {
                     due_pongs.push((std::mem::take(s), *n));
                     q.pongs.pop_front();
                 }
-                let next = match (q.pings.front(), q.pongs.front()) {
-                    (Some(p), Some(t)) => Some(p.0.min(t.0)),
-                    (Some(p), None) => Some(p.0),
-                    (None, Some(t)) => Some(t.0),
-                    (None, None) => None,
-                };
+                let next = [q.pings.front().map(|p| p.0), q.pongs.front().map(|t| t.0)]
+                    .into_iter()
+                    .flatten()
+                    .min();
                 if next.is_none() && due_pings.is_empty() && due_pongs.is_empty() {
                     q.running = false;
                     return;

@@ -7,17 +7,14 @@ use std::{
         Arc, Mutex, MutexGuard,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
+    task::{Context, Poll},
 };
-
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_util::task::AtomicWaker;
 use http::request::Parts;
 use tokio::sync::Notify;
 
-#[cfg(doc)]
-use super::heartbeat::Heartbeats;
 use super::{DisconnectReason, Frame, TransportKind, core::Engine, packet::Packet};
 
 /// Why a packet could not be queued.
@@ -150,7 +147,7 @@ pub(crate) struct Inner {
     closed: Mutex<Option<DisconnectReason>>,
     /// Wakes the tasks waiting for the session to close ([`Session::closed`]).
     on_close: Notify,
-    /// Pings sent so far, and the number of the last one answered (see [`Heartbeats`]).
+    /// Pings sent so far, and the number of the last one answered (see `heartbeat.rs`).
     pings: AtomicU64,
     answered: AtomicU64,
     /// Wakes a pending polling GET so that an upgrade can go on.

@@ -4,8 +4,8 @@
 //! deserializer would (objects keep their fields in order, duplicate keys included; numbers are
 //! the same [`serde_json::Number`]s), and it refuses arrays and objects nested deeper than
 //! serde_json's recursion limit. It exists for speed: values are built directly, without a
-//! serde visitor in between; string literals, the bulk of most payloads, are scanned 32 bytes
-//! per step (SWAR on `u64` words, [`next_escape`]) and their plain runs copied in one go; and
+//! serde visitor in between; string literals, the bulk of most payloads, are scanned 64 bytes
+//! per step ([`next_escape`], shared with the encoder) and their plain runs copied in one go; and
 //! the common numbers (integers, short decimals) are computed here.
 //!
 //! The parser is iterative (an explicit stack of open arrays and objects), so no input can
@@ -159,10 +159,7 @@ impl<'a> Parser<'a> {
                 }
                 Some(b'-' | b'0'..=b'9') => self.number()?,
                 Some(b'[') => {
-                    self.open(stack.len())?;
-                    self.skip_ws();
-                    if self.peek() == Some(b']') {
-                        self.pos += 1;
+                    if self.open(stack.len(), b']')? {
                         Value::Array(Vec::new())
                     } else {
                         stack.push(Frame::Array(Vec::new()));
@@ -170,10 +167,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 Some(b'{') => {
-                    self.open(stack.len())?;
-                    self.skip_ws();
-                    if self.peek() == Some(b'}') {
-                        self.pos += 1;
+                    if self.open(stack.len(), b'}')? {
                         Value::Object(Vec::new())
                     } else {
                         let key = self.key()?;
@@ -227,8 +221,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Steps over the `[` or `{` that opens a container, `open` containers being open already.
-    fn open(&mut self, open: usize) -> Result<(), JsonError> {
+    /// Steps over the `[` or `{` that opens a container, `open` containers being open already,
+    /// and the whitespace after it; true when `close` follows at once (an empty container,
+    /// then stepped over too).
+    fn open(&mut self, open: usize, close: u8) -> Result<bool, JsonError> {
         if open >= MAX_NESTING {
             return Err(invalid(
                 "arrays and objects nested too deep (the limit is 127)",
@@ -236,7 +232,12 @@ impl<'a> Parser<'a> {
             ));
         }
         self.pos += 1;
-        Ok(())
+        self.skip_ws();
+        let empty = self.peek() == Some(close);
+        if empty {
+            self.pos += 1;
+        }
+        Ok(empty)
     }
 
     /// Parses an object key and the `:` after it (whitespace before the key already skipped).
@@ -269,7 +270,7 @@ impl<'a> Parser<'a> {
 
     /// Parses the rest of a string literal, its opening quote already consumed.
     ///
-    /// Plain runs (no `"`, `\` or control character) are found eight bytes at a time and copied
+    /// Plain runs (no `"`, `\` or control character) are found by [`next_escape`] and copied
     /// whole; a string without escapes is a single copy of exactly its length.
     fn string(&mut self) -> Result<String, JsonError> {
         let bytes = self.s.as_bytes();

@@ -71,6 +71,23 @@ pub struct Handshake {
 impl Handshake {
     /// A handshake record from its parts: for adapters that rebuild a socket seen on another
     /// node. `auth` is the client's auth object (`{}` when it sent none).
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use tower_socketio::Handshake;
+    ///
+    /// let (request, ()) = http::Request::get("/socket.io/?EIO=4&transport=websocket&room=a")
+    ///     .header("x-forwarded-proto", "https")
+    ///     .body(())
+    ///     .unwrap()
+    ///     .into_parts();
+    /// let h = Handshake::new(request, serde_json::json!({ "token": "t" }), SystemTime::now());
+    /// assert_eq!(h.query_param("room"), Some("a"));
+    /// assert_eq!(h.url(), "/socket.io/?EIO=4&transport=websocket&room=a");
+    /// assert_eq!(h.auth()["token"], "t");
+    /// assert!(h.secure());
+    /// assert_eq!(h.address(), None);
+    /// ```
     pub fn new(request: http::request::Parts, auth: serde_json::Value, issued: SystemTime) -> Self {
         Handshake {
             request: Arc::new(request),
@@ -595,7 +612,7 @@ impl SocketRef {
         match queued {
             Queued::Listeners => {
                 if let Some(origin) = &packet.origin {
-                    let out = read(&self.any_out).clone();
+                    let out = read(&self.any_out);
                     for l in out.iter() {
                         l(self, &origin.0, &origin.1);
                     }

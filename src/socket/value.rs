@@ -368,9 +368,10 @@ pub(crate) fn next_escape(bytes: &[u8], from: usize) -> usize {
 /// turns into vector instructions (16 bytes per step on the x86-64 baseline).
 #[inline(always)]
 fn block_is_plain(block: &[u8]) -> bool {
-    block.iter().fold(0u8, |hit, &b| {
-        hit | u8::from(b == b'"') | u8::from(b == b'\\') | u8::from(b < 0x20)
-    }) == 0
+    block
+        .iter()
+        .fold(0u8, |hit, &b| hit | u8::from(must_escape(b)))
+        == 0
 }
 
 /// Eight bytes as a little-endian word (a zero word, which has bytes to escape, if `chunk` is
@@ -1341,11 +1342,11 @@ mod tests {
     use super::*;
 
     /// The fast string writer agrees with serde_json for every ASCII byte at every offset of the
-    /// scan's eight-byte words and 32-byte blocks, next to multi-byte characters.
+    /// scan's eight-byte words and 64-byte blocks, next to multi-byte characters.
     #[test]
     fn strings_escape_like_serde_json() {
         for b in 0u8..0x80 {
-            for pos in (0..20).chain(24..=72) {
+            for pos in (0..20).chain(24..=80) {
                 for tail in ["", "é", "☃x", "abcdefghijklmnop"] {
                     let mut s = "a".repeat(pos);
                     s.push(char::from(b));
