@@ -8,7 +8,8 @@ use std::{net::SocketAddr, sync::Arc};
 use bytes::Bytes;
 use hyper::server::conn::http1;
 use hyper_util::{rt::TokioIo, service::TowerToHyperService};
-use tower_socketio::engine::{EngineConfig, EngineHandler, EngineService, Session, Str};
+use tower_socketio::engine::{EngineConfig, EngineHandler, Session, Str};
+use tower_socketio::service::EngineService;
 
 struct Echo;
 

@@ -4,150 +4,24 @@ use std::{
     any::{Any, TypeId},
     collections::HashMap,
     fmt,
-    sync::{Arc, OnceLock, RwLock, Weak},
+    sync::{Arc, OnceLock, RwLock},
     time::Duration,
 };
 
 use crate::{
-    SocketRef,
+    adapter::Adapter,
     engine::{Engine, EngineConfig, EngineConfigBuilder, Transports},
     extract::{ExtractError, FromSocket, StateCheck},
-    handler::{ConnectBox, ConnectHandler},
+    handler::{ConnectBox, ConnectHandler, ConnectMiddleware, MiddlewareBox},
+    operators::BroadcastOperator,
+    protocol::{JsonParser, Parser},
     service::{EngineLayer, EngineService, NotFound},
     socket::{
-        client::IoHandler,
-        namespace::{Namespace, NsInner},
-        packet::DecodeLimits,
+        AdapterFactory, BoxedMiddleware, DynNs, IoConfig, IoHandler, IoInner, Matcher, Namespace,
+        NsInner, SocketRef, WeakNamespace,
     },
+    sync::{read, write},
 };
-
-/// Why a socket disconnected, as the Socket.IO family names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DisconnectReason {
-    /// The client closed the connection (or it was lost cleanly).
-    TransportClose,
-    /// The connection failed, or the client broke the transport's rules.
-    TransportError,
-    /// The client stopped answering pings.
-    PingTimeout,
-    /// The client sent a malformed packet.
-    ParseError,
-    /// The server closed the whole connection.
-    ForcedClose,
-    /// The server disconnected the socket from its namespace ([`SocketRef::disconnect`]).
-    ServerNamespaceDisconnect,
-    /// The client disconnected from the namespace.
-    ClientNamespaceDisconnect,
-    /// The server is shutting down ([`SocketIo::close`]).
-    ServerShuttingDown,
-}
-
-impl DisconnectReason {
-    /// The reason's name, as the reference server spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::TransportClose => "transport close",
-            Self::TransportError => "transport error",
-            Self::PingTimeout => "ping timeout",
-            Self::ParseError => "parse error",
-            Self::ForcedClose => "forced close",
-            Self::ServerNamespaceDisconnect => "server namespace disconnect",
-            Self::ClientNamespaceDisconnect => "client namespace disconnect",
-            Self::ServerShuttingDown => "server shutting down",
-        }
-    }
-}
-
-impl fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl From<crate::engine::DisconnectReason> for DisconnectReason {
-    fn from(r: crate::engine::DisconnectReason) -> Self {
-        use crate::engine::DisconnectReason as E;
-        match r {
-            E::TransportClose => Self::TransportClose,
-            E::PingTimeout => Self::PingTimeout,
-            E::PacketParsing => Self::ParseError,
-            E::ClosedByServer => Self::ForcedClose,
-            E::ServerShutdown => Self::ServerShuttingDown,
-            _ => Self::TransportError,
-        }
-    }
-}
-
-/// Socket.IO settings beyond the engine's.
-#[derive(Debug, Clone)]
-pub(crate) struct IoConfig {
-    pub(crate) ack_timeout: Duration,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) max_attachments: usize,
-}
-
-impl IoConfig {
-    pub(crate) fn decode_limits(&self) -> DecodeLimits {
-        DecodeLimits {
-            max_attachments: self.max_attachments,
-        }
-    }
-}
-
-/// How a dynamic namespace matches paths.
-type Matcher = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
-struct DynNs {
-    matcher: Matcher,
-    connect: crate::handler::BoxedConnect,
-    remove_when_empty: bool,
-    middlewares: Vec<crate::handler::BoxedMiddleware>,
-}
-
-pub(crate) struct IoInner {
-    pub(crate) config: IoConfig,
-    pub(crate) states: StateCheck,
-    nsps: RwLock<HashMap<String, Arc<NsInner>>>,
-    dyn_nsps: RwLock<Vec<DynNs>>,
-    engine: OnceLock<Weak<Engine>>,
-    adapter: Option<crate::adapter::AdapterFactory>,
-}
-
-impl IoInner {
-    /// The namespace for a CONNECT: a static one, or a new child of a matching dynamic one.
-    pub(crate) fn namespace_for(self: &Arc<Self>, path: &str) -> Option<Arc<NsInner>> {
-        if let Some(ns) = self
-            .nsps
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(path)
-        {
-            return Some(ns.clone());
-        }
-        let dyns = self.dyn_nsps.read().unwrap_or_else(|p| p.into_inner());
-        let d = dyns.iter().find(|d| (d.matcher)(path))?;
-        let ns = NsInner::new(
-            path.to_owned(),
-            d.connect.clone(),
-            d.middlewares.clone(),
-            d.remove_when_empty,
-            Arc::downgrade(self),
-            self.adapter.as_ref(),
-        );
-        let mut nsps = self.nsps.write().unwrap_or_else(|p| p.into_inner());
-        Some(nsps.entry(path.to_owned()).or_insert(ns).clone())
-    }
-
-    pub(crate) fn remove_child_ns(&self, path: &str) {
-        let mut nsps = self.nsps.write().unwrap_or_else(|p| p.into_inner());
-        if nsps.get(path).is_some_and(|ns| {
-            ns.remove_when_empty && ns.sockets.read().map(|s| s.is_empty()).unwrap_or(false)
-        }) {
-            nsps.remove(path);
-        }
-    }
-}
 
 /// The Socket.IO server handle: register namespaces, reach sockets, shut down. Cheap to clone;
 /// also an extractor.
@@ -180,6 +54,7 @@ impl SocketIo {
             },
             states: HashMap::new(),
             adapter: None,
+            parser: Arc::new(JsonParser),
         }
     }
 
@@ -207,14 +82,9 @@ impl SocketIo {
             Arc::new(ConnectBox(Arc::new(handler), Default::default())),
             Vec::new(),
             false,
-            Arc::downgrade(&self.0),
-            self.0.adapter.as_ref(),
+            &self.0,
         );
-        self.0
-            .nsps
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(path, ns.clone());
+        write(&self.0.nsps).insert(path, ns.clone());
         Namespace(ns)
     }
 
@@ -231,7 +101,7 @@ impl SocketIo {
         if let Err(e) = handler.check(&self.0.states) {
             panic!("connect handler of dynamic namespace: {e}");
         }
-        let mut dyns = self.0.dyn_nsps.write().unwrap_or_else(|p| p.into_inner());
+        let mut dyns = write(&self.0.dyn_nsps);
         dyns.push(DynNs {
             matcher: matcher.into().0,
             connect: Arc::new(ConnectBox(Arc::new(handler), Default::default())),
@@ -247,33 +117,23 @@ impl SocketIo {
     /// The namespace at `path`, if registered (or created from a dynamic one).
     pub fn of(&self, path: &str) -> Option<Namespace> {
         let path = normalize(path.to_owned());
-        self.0
-            .nsps
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&path)
-            .cloned()
-            .map(Namespace)
+        read(&self.0.nsps).get(&path).cloned().map(Namespace)
     }
 
-    fn op(&self) -> crate::BroadcastOperator {
-        let ns = self
-            .0
-            .nsps
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get("/")
-            .cloned();
-        crate::BroadcastOperator::new(ns)
+    fn op(&self) -> BroadcastOperator {
+        match self.0.main_namespace() {
+            Some(ns) => BroadcastOperator::new(ns),
+            None => BroadcastOperator::gone("/"),
+        }
     }
 
     /// The engine under the server.
     pub fn engine(&self) -> Option<Arc<Engine>> {
-        self.0.engine.get().and_then(Weak::upgrade)
+        self.0.engine()
     }
 
     /// Shuts down gracefully: new connections are refused, and every socket disconnects with
-    /// [`DisconnectReason::ServerShuttingDown`] after what was queued for it is delivered.
+    /// [`DisconnectReason::ServerShuttingDown`](crate::DisconnectReason::ServerShuttingDown) after what was queued for it is delivered.
     /// Call it from within the tokio runtime that serves the layer.
     pub fn close(&self) {
         if let Some(engine) = self.engine() {
@@ -298,7 +158,7 @@ impl fmt::Debug for DynNamespace {
 
 impl DynNamespace {
     fn edit(&self, f: impl FnOnce(&mut DynNs)) {
-        let mut dyns = self.io.dyn_nsps.write().unwrap_or_else(|p| p.into_inner());
+        let mut dyns = write(&self.io.dyn_nsps);
         if let Some(d) = dyns.get_mut(self.index) {
             f(d);
         }
@@ -307,16 +167,13 @@ impl DynNamespace {
     /// Adds a middleware to every child namespace created from now on.
     pub fn with<H, M>(self, middleware: H) -> Self
     where
-        H: crate::handler::ConnectMiddleware<M>,
+        H: ConnectMiddleware<M>,
         M: 'static,
     {
         if let Err(e) = middleware.check(&self.io.states) {
             panic!("middleware of a dynamic namespace: {e}");
         }
-        let mw: crate::handler::BoxedMiddleware = Arc::new(crate::handler::MiddlewareBox(
-            middleware,
-            Default::default(),
-        ));
+        let mw: BoxedMiddleware = Arc::new(MiddlewareBox(middleware, Default::default()));
         self.edit(|d| d.middlewares.push(mw));
         self
     }
@@ -403,7 +260,8 @@ pub struct SocketIoBuilder {
     engine: EngineConfigBuilder,
     config: IoConfig,
     states: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
-    adapter: Option<crate::adapter::AdapterFactory>,
+    adapter: Option<AdapterFactory>,
+    parser: Arc<dyn Parser>,
 }
 
 impl fmt::Debug for SocketIoBuilder {
@@ -485,6 +343,15 @@ impl SocketIoBuilder {
         self
     }
 
+    /// The wire format of every client (default [`JsonParser`], Socket.IO's own). Clients must
+    /// use the same: with the `msgpack` feature, `MsgpackParser` is the format of the npm
+    /// package `socket.io-msgpack-parser`, which the official clients take as their `parser`
+    /// option.
+    pub fn parser(mut self, parser: impl Parser) -> Self {
+        self.parser = Arc::new(parser);
+        self
+    }
+
     fn build(self) -> (Arc<Engine>, SocketIo) {
         let inner = Arc::new(IoInner {
             config: self.config,
@@ -493,6 +360,7 @@ impl SocketIoBuilder {
             dyn_nsps: RwLock::default(),
             engine: OnceLock::new(),
             adapter: self.adapter,
+            parser: self.parser,
         });
         let engine = Engine::new(Arc::new(IoHandler(inner.clone())), self.engine.build());
         let _ = inner.engine.set(Arc::downgrade(&engine));
@@ -515,7 +383,7 @@ impl SocketIoBuilder {
     /// ```
     pub fn adapter<F>(mut self, factory: F) -> Self
     where
-        F: Fn(crate::WeakNamespace) -> Arc<dyn crate::adapter::Adapter> + Send + Sync + 'static,
+        F: Fn(WeakNamespace) -> Arc<dyn Adapter> + Send + Sync + 'static,
     {
         self.adapter = Some(Arc::new(factory));
         self

@@ -3,7 +3,7 @@
 //! `fetch_sockets`, `sockets_join`, `sockets_leave`, `disconnect_sockets`, `rooms`,
 //! `server_side_emit`, `server_side_emit_with_ack`, `server_count`).
 //!
-//! The same operators start from the [`SocketIo`](crate::SocketIo) handle (namespace `/`), a
+//! The same operators start from the `SocketIo` handle (namespace `/`), a
 //! [`Namespace`](crate::Namespace) and a [`SocketRef`](crate::SocketRef); from a socket, `to`,
 //! `within`, `except` and `broadcast` leave the socket itself out, as in the reference server.
 
@@ -18,53 +18,16 @@ use futures_util::{Stream, StreamExt, stream::BoxStream};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{
-    ack::{AckError, to_args},
-    adapter::{AckResponse, AdapterError, BroadcastOptions, EncodedPacket, Room, SocketInfo},
-    socket::{
-        client::encode_frames,
-        namespace::NsInner,
-        packet::{Packet, PacketData},
-        socket::{EmitError, RESERVED_EVENTS},
+    adapter::{
+        AckError, AckResponse, AdapterError, BroadcastOptions, EmitError, EncodedPacket, IntoRooms,
+        Room, SocketInfo,
     },
-    value::{Value, from_value},
+    protocol::{
+        Packet, PacketData, RESERVED_EVENTS, args_value, to_args,
+        value::{Value, from_value},
+    },
+    socket::{Namespace, NsInner, SocketRef},
 };
-
-/// One room or several: `"a"`, `String`, `["a", "b"]`, `vec![…]`, `&[…]`.
-pub trait IntoRooms {
-    /// The room names.
-    fn into_rooms(self) -> Vec<Room>;
-}
-
-impl IntoRooms for &str {
-    fn into_rooms(self) -> Vec<Room> {
-        vec![self.to_owned()]
-    }
-}
-impl IntoRooms for String {
-    fn into_rooms(self) -> Vec<Room> {
-        vec![self]
-    }
-}
-impl IntoRooms for &String {
-    fn into_rooms(self) -> Vec<Room> {
-        vec![self.clone()]
-    }
-}
-impl<T: Into<String>> IntoRooms for Vec<T> {
-    fn into_rooms(self) -> Vec<Room> {
-        self.into_iter().map(Into::into).collect()
-    }
-}
-impl<T: Into<String> + Clone> IntoRooms for &[T] {
-    fn into_rooms(self) -> Vec<Room> {
-        self.iter().cloned().map(Into::into).collect()
-    }
-}
-impl<T: Into<String>, const N: usize> IntoRooms for [T; N] {
-    fn into_rooms(self) -> Vec<Room> {
-        self.into_iter().map(Into::into).collect()
-    }
-}
 
 /// Why a broadcast action failed.
 #[derive(Debug, thiserror::Error)]
@@ -75,11 +38,14 @@ pub enum BroadcastError {
     /// The adapter failed.
     #[error(transparent)]
     Adapter(#[from] AdapterError),
+    /// The namespace is not registered (or no longer is): nothing was done.
+    #[error("the namespace {0:?} is not registered")]
+    NoNamespace(String),
 }
 
 /// A selection of sockets and delivery flags, then an action.
 ///
-/// Built from the [`SocketIo`](crate::SocketIo) handle (namespace `/`), a
+/// Built from the `SocketIo` handle (namespace `/`), a
 /// [`Namespace`](crate::Namespace) or a [`SocketRef`](crate::SocketRef) by `to`, `within`,
 /// `except`, `broadcast`, `local`, `volatile`, `compress` and `timeout`; then one action runs:
 /// `emit`, `emit_with_ack`, `fetch_sockets`, `sockets_join`, `sockets_leave`,
@@ -94,7 +60,8 @@ pub enum BroadcastError {
 #[derive(Clone)]
 #[must_use = "an operator does nothing until an action (emit, …) runs"]
 pub struct BroadcastOperator {
-    ns: Option<Arc<NsInner>>,
+    /// The namespace, or the path of one that is not registered.
+    ns: Result<Arc<NsInner>, Arc<str>>,
     opts: BroadcastOptions,
     timeout: Option<Duration>,
     /// For a socket's operators: the socket, left out of any room selection, and the only
@@ -105,7 +72,7 @@ pub struct BroadcastOperator {
 impl std::fmt::Debug for BroadcastOperator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BroadcastOperator")
-            .field("ns", &self.ns.as_ref().map(|n| n.path.clone()))
+            .field("ns", &self.path())
             .field("opts", &self.opts)
             .field("timeout", &self.timeout)
             .finish()
@@ -113,12 +80,38 @@ impl std::fmt::Debug for BroadcastOperator {
 }
 
 impl BroadcastOperator {
-    pub(crate) fn new(ns: Option<Arc<NsInner>>) -> Self {
+    pub(crate) fn new(ns: Arc<NsInner>) -> Self {
+        Self::with(Ok(ns))
+    }
+
+    /// The operator of a namespace that is not registered: its actions fail with
+    /// [`BroadcastError::NoNamespace`].
+    pub(crate) fn gone(path: &str) -> Self {
+        Self::with(Err(path.into()))
+    }
+
+    fn with(ns: Result<Arc<NsInner>, Arc<str>>) -> Self {
         BroadcastOperator {
             ns,
             opts: BroadcastOptions::default(),
             timeout: None,
             sender: None,
+        }
+    }
+
+    fn path(&self) -> &str {
+        match &self.ns {
+            Ok(ns) => &ns.path,
+            Err(path) => path,
+        }
+    }
+
+    /// The options an action runs with, and its namespace.
+    fn target(self) -> Result<(Arc<NsInner>, Self), BroadcastError> {
+        let this = self.finish();
+        match &this.ns {
+            Ok(ns) => Ok((ns.clone(), this)),
+            Err(path) => Err(BroadcastError::NoNamespace(path.to_string())),
         }
     }
 
@@ -212,7 +205,7 @@ impl BroadcastOperator {
             id,
         };
         // Encoded once, shared by every recipient.
-        let mut encoded = EncodedPacket::new(encode_frames(&packet));
+        let mut encoded = EncodedPacket::new(ns.parser.encode(&packet));
         if let PacketData::Event { event, args } = packet.data {
             encoded.origin = Some(Arc::new((event, args)));
         }
@@ -225,8 +218,7 @@ impl BroadcastOperator {
         event: &str,
         data: &T,
     ) -> Result<(), BroadcastError> {
-        let this = self.finish();
-        let Some(ns) = this.ns else { return Ok(()) };
+        let (ns, this) = self.target()?;
         let packet = Self::encode(&ns, event, data, None)?;
         ns.adapter().broadcast(packet, this.opts).await?;
         Ok(())
@@ -239,10 +231,7 @@ impl BroadcastOperator {
         event: &str,
         data: &T,
     ) -> Result<AckStream, BroadcastError> {
-        let this = self.finish();
-        let Some(ns) = this.ns else {
-            return Ok(AckStream(futures_util::stream::empty().boxed()));
-        };
+        let (ns, this) = self.target()?;
         let timeout = ack_timeout(this.timeout, &ns);
         let id = ns.next_ack_id();
         let packet = Self::encode(&ns, event, data, Some(id))?;
@@ -255,17 +244,13 @@ impl BroadcastOperator {
 
     /// Describes the selected sockets.
     pub async fn fetch_sockets(self) -> Result<Vec<SocketInfo>, BroadcastError> {
-        let this = self.finish();
-        let Some(ns) = this.ns else {
-            return Ok(Vec::new());
-        };
+        let (ns, this) = self.target()?;
         Ok(ns.adapter().fetch_sockets(this.opts).await?)
     }
 
     /// Makes the selected sockets join rooms.
     pub async fn sockets_join(self, rooms: impl IntoRooms) -> Result<(), BroadcastError> {
-        let this = self.finish();
-        let Some(ns) = this.ns else { return Ok(()) };
+        let (ns, this) = self.target()?;
         Ok(ns
             .adapter()
             .add_sockets(this.opts, rooms.into_rooms())
@@ -274,8 +259,7 @@ impl BroadcastOperator {
 
     /// Makes the selected sockets leave rooms.
     pub async fn sockets_leave(self, rooms: impl IntoRooms) -> Result<(), BroadcastError> {
-        let this = self.finish();
-        let Some(ns) = this.ns else { return Ok(()) };
+        let (ns, this) = self.target()?;
         Ok(ns
             .adapter()
             .del_sockets(this.opts, rooms.into_rooms())
@@ -285,17 +269,13 @@ impl BroadcastOperator {
     /// Disconnects the selected sockets from the namespace; with `close`, closes their whole
     /// connection.
     pub async fn disconnect_sockets(self, close: bool) -> Result<(), BroadcastError> {
-        let this = self.finish();
-        let Some(ns) = this.ns else { return Ok(()) };
+        let (ns, this) = self.target()?;
         Ok(ns.adapter().disconnect_sockets(this.opts, close).await?)
     }
 
     /// The rooms of the namespace that have sockets, sorted (each socket's own room included).
     pub async fn rooms(self) -> Result<Vec<Room>, BroadcastError> {
-        let this = self.finish();
-        let Some(ns) = this.ns else {
-            return Ok(Vec::new());
-        };
+        let (ns, this) = self.target()?;
         Ok(ns.adapter().rooms(this.opts).await?)
     }
 
@@ -306,8 +286,7 @@ impl BroadcastOperator {
         event: &str,
         data: &T,
     ) -> Result<(), BroadcastError> {
-        let this = self.finish();
-        let Some(ns) = this.ns else { return Ok(()) };
+        let (ns, _) = self.target()?;
         let args = to_args(data).map_err(EmitError::from)?;
         Ok(ns
             .adapter()
@@ -328,10 +307,7 @@ impl BroadcastOperator {
         T: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        let this = self.finish();
-        let Some(ns) = this.ns else {
-            return Ok(Vec::new());
-        };
+        let (ns, this) = self.target()?;
         let timeout = ack_timeout(this.timeout, &ns);
         let args = to_args(data).map_err(EmitError::from)?;
         let answers = ns
@@ -340,14 +316,13 @@ impl BroadcastOperator {
             .await?;
         Ok(answers
             .into_iter()
-            .map(|args| from_value(crate::extract::args_value(args)).map_err(AckError::from))
+            .map(|args| from_value(args_value(args)).map_err(AckError::from))
             .collect())
     }
 
     /// How many servers share the namespace.
     pub async fn server_count(self) -> Result<u16, BroadcastError> {
-        let this = self.finish();
-        let Some(ns) = this.ns else { return Ok(1) };
+        let (ns, _) = self.target()?;
         Ok(ns.adapter().server_count().await?)
     }
 }
@@ -384,12 +359,73 @@ impl AckStream {
         self.0
             .map(|(id, res)| {
                 let typed = res.and_then(|args: Vec<Value>| {
-                    from_value(crate::extract::args_value(args)).map_err(AckError::from)
+                    from_value(args_value(args)).map_err(AckError::from)
                 });
                 (id, typed)
             })
             .collect()
             .await
+    }
+}
+
+// The operators of a socket: `to`, `within`, `except` and `broadcast` leave it out; the flags
+// alone target the socket itself.
+impl SocketRef {
+    /// This socket's operator: a room selection leaves the socket out; without one, the socket
+    /// itself is the target.
+    fn me(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns.clone()).for_socket(self.id())
+    }
+
+    fn others(&self) -> BroadcastOperator {
+        self.me().all_but_sender()
+    }
+
+    /// The sockets in these rooms, this one left out.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.others().to(rooms)
+    }
+
+    /// Same as [`SocketRef::to`].
+    pub fn within(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.others().within(rooms)
+    }
+
+    /// Every socket of the namespace but those in these rooms and this one.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.others().except(rooms)
+    }
+
+    /// Every socket of the namespace but this one.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        self.others()
+    }
+
+    /// This socket, on this server only (see [`BroadcastOperator::local`](BroadcastOperator::local)).
+    /// Like every flag, it can be followed by `to`/`except`, which then leave this socket out.
+    pub fn local(&self) -> BroadcastOperator {
+        self.me().local()
+    }
+
+    /// This socket, dropping the packet if its queue cannot take it now.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.me().volatile()
+    }
+
+    /// This socket, with a compression hint.
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.me().compress(compress)
+    }
+
+    /// This socket, with an ack timeout for `emit_with_ack` (a stream of one answer).
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.me().timeout(timeout)
+    }
+}
+
+impl Namespace {
+    fn op(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.clone())
     }
 }
 
@@ -511,3 +547,6 @@ macro_rules! operator_actions {
 }
 
 pub(crate) use {operator_actions, operator_entry_points};
+
+operator_entry_points!(Namespace);
+operator_actions!(Namespace);

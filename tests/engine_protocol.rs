@@ -32,10 +32,9 @@ use tokio_tungstenite::{
 use tower::ServiceExt;
 use tower_socketio::{
     engine::{
-        DisconnectReason, EngineConfig, EngineHandler, EngineLayer, EngineService, Frame,
-        SendError, Session, TransportKind,
+        DisconnectReason, EngineConfig, EngineHandler, Frame, SendError, Session, TransportKind,
     },
-    service::NotFound,
+    service::{EngineLayer, EngineService, NotFound},
 };
 
 // ---------------------------------------------------------------------------------------------

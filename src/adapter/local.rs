@@ -10,14 +10,12 @@ use std::{
 use futures_util::{StreamExt, stream::FuturesUnordered};
 
 use super::{
-    AckResponse, Adapter, AdapterError, BoxFuture, BroadcastOptions, EncodedPacket, Room,
-    SocketInfo,
+    AckResponse, Adapter, AdapterError, BoxFuture, BroadcastOptions, EncodedPacket, LocalNamespace,
+    LocalNamespaceRef, LocalSocket, Queued, Room, SocketInfo, SocketTable,
 };
 use crate::{
-    SocketRef,
-    ack::AckError,
-    socket::{namespace::NsInner, socket::Queued},
-    value::Value,
+    protocol::value::Value,
+    sync::{read, write},
 };
 
 /// Rooms by name with their members, and the same the other way round. Each name is stored
@@ -106,14 +104,14 @@ impl Names {
 
 /// The in-memory adapter: one node, rooms in a map. The default.
 pub struct LocalAdapter {
-    ns: Weak<NsInner>,
+    ns: Weak<dyn LocalNamespace>,
     path: Arc<str>,
     index: RwLock<Index>,
 }
 
 impl fmt::Debug for LocalAdapter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let idx = self.index.read().unwrap_or_else(|p| p.into_inner());
+        let idx = read(&self.index);
         f.debug_struct("LocalAdapter")
             .field("ns", &self.path)
             .field("rooms", &idx.rooms.len())
@@ -122,9 +120,10 @@ impl fmt::Debug for LocalAdapter {
     }
 }
 
-/// A socket's identity for the selection: the address of its shared state.
-fn address(s: &SocketRef) -> usize {
-    Arc::as_ptr(&s.0) as usize
+/// A socket's identity for the selection: the address of its entry in the namespace's table,
+/// stable while the table's lock is held.
+fn address(s: &dyn LocalSocket) -> usize {
+    std::ptr::from_ref(s).cast::<()>() as usize
 }
 
 fn ready<'a, T: Send + 'a>(v: T) -> BoxFuture<'a, T> {
@@ -132,11 +131,13 @@ fn ready<'a, T: Send + 'a>(v: T) -> BoxFuture<'a, T> {
 }
 
 impl LocalAdapter {
-    /// The in-memory adapter of a namespace. A remote adapter builds one for the local work (the
-    /// rooms index, delivery to this node's sockets) and adds the messaging between nodes.
-    pub fn new(ns: crate::WeakNamespace) -> Self {
+    /// The in-memory adapter of a namespace (from the `WeakNamespace` an adapter factory
+    /// receives). A remote adapter builds one for the local work (the rooms index, delivery to
+    /// this node's sockets) and adds the messaging between nodes.
+    pub fn new(ns: impl Into<LocalNamespaceRef>) -> Self {
+        let ns = ns.into();
         LocalAdapter {
-            path: ns.path().into(),
+            path: ns.path,
             ns: ns.inner,
             index: RwLock::default(),
         }
@@ -144,66 +145,67 @@ impl LocalAdapter {
 
     /// The local sockets an action targets, chosen under the index lock: a join or leave that
     /// races with the action either happened before it or does not count.
-    pub(crate) fn select(&self, opts: &BroadcastOptions) -> Vec<SocketRef> {
+    fn select(&self, opts: &BroadcastOptions) -> Vec<Box<dyn LocalSocket>> {
         let mut out = Vec::new();
-        self.visit(opts, |s| out.push(s.clone()));
+        self.visit(opts, |s| out.push(s.boxed()));
         out
     }
 
     /// Calls `f` on each local socket an action targets, once each, under the index and the
     /// namespace's socket locks: `f` must not call user code nor take those locks.
-    fn visit(&self, opts: &BroadcastOptions, mut f: impl FnMut(&SocketRef)) {
+    fn visit(&self, opts: &BroadcastOptions, mut f: impl FnMut(&dyn LocalSocket)) {
         let Some(ns) = self.ns.upgrade() else {
             return;
         };
-        let idx = self.index.read().unwrap_or_else(|p| p.into_inner());
-        let sockets = ns.sockets.read().unwrap_or_else(|p| p.into_inner());
-        // The sockets left out, by address: comparing addresses reads nothing of each
-        // recipient (its id would be one more cache miss per recipient).
-        let except: Vec<usize> = opts
-            .except
-            .iter()
-            .filter_map(|r| idx.rooms.get(r.as_str()))
-            .flat_map(Names::iter)
-            .filter_map(|sid| sockets.get(sid))
-            .map(address)
-            .collect();
-        // Usually one socket or a few (a sender left out): compare them directly; a set past a
-        // handful.
-        let except_set: Option<HashSet<usize>> =
-            (except.len() > 8).then(|| except.iter().copied().collect());
-        let excepted = |s: &SocketRef| match &except_set {
-            Some(set) => set.contains(&address(s)),
-            None => except.contains(&address(s)),
-        };
-        if opts.rooms.is_empty() {
-            for s in sockets.values() {
-                if !excepted(s) {
+        let idx = read(&self.index);
+        ns.with_sockets(&mut |sockets: &dyn SocketTable| {
+            // The sockets left out, by address: comparing addresses reads nothing of each
+            // recipient (its id would be one more cache miss per recipient).
+            let except: Vec<usize> = opts
+                .except
+                .iter()
+                .filter_map(|r| idx.rooms.get(r.as_str()))
+                .flat_map(Names::iter)
+                .filter_map(|sid| sockets.get(sid))
+                .map(address)
+                .collect();
+            // Usually one socket or a few (a sender left out): compare them directly; a set
+            // past a handful.
+            let except_set: Option<HashSet<usize>> =
+                (except.len() > 8).then(|| except.iter().copied().collect());
+            let excepted = |s: &dyn LocalSocket| match &except_set {
+                Some(set) => set.contains(&address(s)),
+                None => except.contains(&address(s)),
+            };
+            if opts.rooms.is_empty() {
+                sockets.for_each(&mut |s| {
+                    if !excepted(s) {
+                        f(s);
+                    }
+                });
+                return;
+            }
+            let mut seen = HashSet::new();
+            for sid in opts
+                .rooms
+                .iter()
+                .filter_map(|r| idx.rooms.get(r.as_str()))
+                .flat_map(Names::iter)
+            {
+                if let Some(s) = sockets.get(sid)
+                    && !excepted(s)
+                    && seen.insert(address(s))
+                {
                     f(s);
                 }
             }
-            return;
-        }
-        let mut seen = HashSet::new();
-        for sid in opts
-            .rooms
-            .iter()
-            .filter_map(|r| idx.rooms.get(r.as_str()))
-            .flat_map(Names::iter)
-        {
-            if let Some(s) = sockets.get(sid)
-                && !excepted(s)
-                && seen.insert(address(s))
-            {
-                f(s);
-            }
-        }
+        });
     }
 
-    fn info(&self, s: &SocketRef) -> SocketInfo {
+    fn info(&self, s: &dyn LocalSocket) -> SocketInfo {
         SocketInfo {
             id: s.id().to_owned(),
-            ns: s.ns().to_owned(),
+            ns: self.path.to_string(),
             rooms: self.socket_rooms(s.id()),
             handshake: s.handshake().clone(),
         }
@@ -212,7 +214,7 @@ impl LocalAdapter {
 
 impl Adapter for LocalAdapter {
     fn add_all(&self, sid: &str, rooms: &[Room]) {
-        let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
+        let mut idx = write(&self.index);
         let sid = idx.name(sid);
         for room in rooms {
             let room = if **room == *sid {
@@ -229,13 +231,13 @@ impl Adapter for LocalAdapter {
     }
 
     fn del(&self, sid: &str, room: &str) {
-        let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
+        let mut idx = write(&self.index);
         Index::remove(&mut idx.rooms, room, sid);
         Index::remove(&mut idx.sids, sid, room);
     }
 
     fn del_all(&self, sid: &str) {
-        let mut idx = self.index.write().unwrap_or_else(|p| p.into_inner());
+        let mut idx = write(&self.index);
         let rooms = idx.sids.remove(sid).unwrap_or_default();
         for room in rooms.iter() {
             Index::remove(&mut idx.rooms, room, sid);
@@ -243,7 +245,7 @@ impl Adapter for LocalAdapter {
     }
 
     fn socket_rooms(&self, sid: &str) -> Vec<Room> {
-        let idx = self.index.read().unwrap_or_else(|p| p.into_inner());
+        let idx = read(&self.index);
         let mut rooms: Vec<Room> = idx
             .sids
             .get(sid)
@@ -254,7 +256,7 @@ impl Adapter for LocalAdapter {
     }
 
     fn rooms(&self, _: BroadcastOptions) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>> {
-        let idx = self.index.read().unwrap_or_else(|p| p.into_inner());
+        let idx = read(&self.index);
         let mut rooms: Vec<Room> = idx.rooms.keys().map(|r| r.to_string()).collect();
         rooms.sort();
         ready(Ok(rooms))
@@ -270,9 +272,9 @@ impl Adapter for LocalAdapter {
         // the close of a socket whose queue is full.
         let mut after = Vec::new();
         self.visit(&opts, |socket| {
-            let queued = socket.queue_packet(&packet, opts.volatile);
+            let queued = socket.queue(&packet, opts.volatile);
             if matches!(queued, Queued::Listeners | Queued::Full) {
-                after.push((socket.clone(), queued));
+                after.push((socket.boxed(), queued));
             }
         });
         for (socket, queued) in after {
@@ -293,24 +295,9 @@ impl Adapter for LocalAdapter {
             .select(&opts)
             .into_iter()
             .map(|socket| {
-                let rx = socket.register_ack(ack_id);
-                let delivered = socket.deliver(&packet, opts.volatile);
+                let answer = socket.emit_with_ack(&packet, ack_id, opts.volatile, timeout);
                 let id = socket.id().to_owned();
-                async move {
-                    if !delivered {
-                        socket.forget_ack(ack_id);
-                        return (id, Err(AckError::Disconnected));
-                    }
-                    let res = match tokio::time::timeout(timeout, rx).await {
-                        Ok(Ok(args)) => Ok(args),
-                        Ok(Err(_)) => Err(AckError::Disconnected),
-                        Err(_) => {
-                            socket.forget_ack(ack_id);
-                            Err(AckError::Timeout)
-                        }
-                    };
-                    (id, res)
-                }
+                async move { (id, answer.await) }
             })
             .collect();
         ready(Ok(waiting.boxed()))
@@ -320,7 +307,8 @@ impl Adapter for LocalAdapter {
         &self,
         opts: BroadcastOptions,
     ) -> BoxFuture<'_, Result<Vec<SocketInfo>, AdapterError>> {
-        let infos = self.select(&opts).iter().map(|s| self.info(s)).collect();
+        // Described after the selection: `info` takes the index lock again.
+        let infos = self.select(&opts).iter().map(|s| self.info(&**s)).collect();
         ready(Ok(infos))
     }
 
@@ -354,11 +342,7 @@ impl Adapter for LocalAdapter {
         close: bool,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
         for s in self.select(&opts) {
-            if close {
-                s.engine_session().close();
-            } else {
-                s.disconnect();
-            }
+            s.disconnect(close);
         }
         ready(Ok(()))
     }
@@ -391,6 +375,16 @@ impl Adapter for LocalAdapter {
 mod tests {
     use super::*;
 
+    struct Nowhere;
+    impl LocalNamespace for Nowhere {
+        fn with_sockets(&self, _: &mut dyn FnMut(&dyn SocketTable)) {}
+    }
+
+    /// A handle on no namespace.
+    fn detached(path: &str) -> LocalNamespaceRef {
+        LocalNamespaceRef::new(path.into(), Weak::<Nowhere>::new())
+    }
+
     fn sorted<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
         let mut v: Vec<_> = names.collect();
         v.sort();
@@ -420,7 +414,7 @@ mod tests {
 
     #[test]
     fn the_index_shares_names_and_drops_empty_rooms() {
-        let adapter = LocalAdapter::new(crate::WeakNamespace::detached("/"));
+        let adapter = LocalAdapter::new(detached("/"));
         adapter.add_all("s1", &["s1".into(), "r".into()]);
         adapter.add_all("s2", &["s2".into(), "r".into()]);
         assert_eq!(adapter.socket_rooms("s1"), ["r", "s1"]);

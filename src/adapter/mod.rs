@@ -6,31 +6,65 @@
 //! selections ([`BroadcastOptions`]) and already-encoded packets ([`EncodedPacket`]), so a packet
 //! is serialized once whatever the number of recipients or nodes.
 
+mod error;
+mod handshake;
 mod local;
+mod sockets;
 
 use std::{collections::HashSet, future::Future, pin::Pin, time::Duration};
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
+pub use self::error::{AckError, AdapterError, EmitError};
+pub use self::handshake::Handshake;
 pub use self::local::LocalAdapter;
-use crate::{
-    Handshake,
-    ack::AckError,
-    engine::{Frame, Str},
-    value::Value,
-};
-
-/// Makes the adapter of each namespace, when it is created (see
-/// [`SocketIoBuilder::adapter`](crate::SocketIoBuilder::adapter)).
-pub type AdapterFactory =
-    std::sync::Arc<dyn Fn(crate::WeakNamespace) -> std::sync::Arc<dyn Adapter> + Send + Sync>;
+pub use self::sockets::LocalNamespaceRef;
+pub(crate) use self::sockets::{LocalNamespace, LocalSocket, Queued, SocketTable};
+use crate::protocol::{Frame, Str, message_frames, value::Value};
 
 /// A boxed future, as the trait's asynchronous methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A room's name. Each socket is in the room named by its id.
 pub type Room = String;
+
+/// One room or several: `"a"`, `String`, `["a", "b"]`, `vec![…]`, `&[…]`.
+pub trait IntoRooms {
+    /// The room names.
+    fn into_rooms(self) -> Vec<Room>;
+}
+
+impl IntoRooms for &str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.to_owned()]
+    }
+}
+impl IntoRooms for String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self]
+    }
+}
+impl IntoRooms for &String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.clone()]
+    }
+}
+impl<T: Into<String>> IntoRooms for Vec<T> {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+impl<T: Into<String> + Clone> IntoRooms for &[T] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.iter().cloned().map(Into::into).collect()
+    }
+}
+impl<T: Into<String>, const N: usize> IntoRooms for [T; N] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
 
 /// Which sockets an action targets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,12 +115,10 @@ impl EncodedPacket {
         })
     }
 
-    /// Rebuilds a packet received from another node.
+    /// Rebuilds a packet received from another node: its text packet (as [`text`](Self::text)
+    /// gives it) and its attachments.
     pub fn from_parts(text: Str, attachments: Vec<Bytes>) -> Self {
-        let mut frames = Vec::with_capacity(1 + attachments.len());
-        frames.push(Frame::text(text));
-        frames.extend(attachments.into_iter().map(Frame::Binary));
-        EncodedPacket::new(frames)
+        EncodedPacket::new(message_frames(Frame::text(text), attachments))
     }
 
     pub(crate) fn frames(&self) -> &[Frame] {
@@ -109,11 +141,6 @@ pub struct SocketInfo {
 
 /// An acknowledgement from one socket of a broadcast.
 pub type AckResponse = (String, Result<Vec<Value>, AckError>);
-
-/// An adapter failed (a broker unreachable, say).
-#[derive(Debug, thiserror::Error)]
-#[error("adapter error: {0}")]
-pub struct AdapterError(pub String);
 
 /// The rooms index and broadcast engine of one namespace. See the [module docs](self).
 pub trait Adapter: Send + Sync + 'static {

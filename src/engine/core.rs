@@ -9,11 +9,11 @@ use std::{
     },
 };
 
-use base64::Engine as _;
 use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response, StatusCode, header, request::Parts};
 use http_body::Body as HttpBody;
 
+use super::Body;
 use super::{
     EngineConfig, EngineHandler, Frame, TransportKind,
     error::ProtocolError,
@@ -22,12 +22,11 @@ use super::{
     session::{Session, guard},
     websocket,
 };
-use crate::service::Body;
 
 /// The Engine.IO server: its configuration, its handler and its open sessions.
 ///
-/// Held in an `Arc` by the layer and the services; [`EngineLayer::engine`](crate::engine::EngineLayer::engine)
-/// gives access to it.
+/// Held in an `Arc` by the tower layer and its services (`service::EngineLayer::engine` gives
+/// access to it).
 pub struct Engine {
     config: EngineConfig,
     handler: Arc<dyn EngineHandler>,
@@ -194,7 +193,7 @@ impl Engine {
             tracing::debug!(%message, "handshake refused by allow_request");
             return ProtocolError::Forbidden.response(Some(&message));
         }
-        let id = new_sid();
+        let id = crate::protocol::new_id();
         let session = Session::new(id.clone(), self.clone(), transport, parts);
         let open = self.open_packet(&id, transport);
         self.sessions
@@ -240,14 +239,6 @@ impl Engine {
     }
 }
 
-/// A new session id: 128 random bits, base64url without padding (22 characters).
-fn new_sid() -> Arc<str> {
-    let bits: [u8; 16] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(bits)
-        .into()
-}
-
 pub(crate) fn text_response(body: BytesMut) -> Response<Body> {
     let mut res = Response::new(Body::full(body.freeze()));
     res.headers_mut().insert(
@@ -261,18 +252,6 @@ pub(crate) fn text_response(body: BytesMut) -> Response<Body> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sids_are_long_random_and_url_safe() {
-        let a = new_sid();
-        let b = new_sid();
-        assert_eq!(a.len(), 22);
-        assert_ne!(a, b);
-        assert!(
-            a.bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-        );
-    }
 
     #[test]
     fn parses_query() {

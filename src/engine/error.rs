@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::{Response, StatusCode, header};
 
-use crate::service::Body;
+use super::Body;
 
 /// An Engine.IO protocol error, answered as JSON `{"code":N,"message":...}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -5,14 +5,14 @@ use http::{Response, StatusCode};
 use http_body::Body as HttpBody;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 
+use super::Body;
 use super::{
     DisconnectReason, Frame, TransportKind,
     core::text_response,
     error::{ProtocolError, status_response},
-    packet::{self, polling_len},
     session::{Session, flushes},
 };
-use crate::service::Body;
+use crate::protocol::engine_io::{self, polling_len};
 
 /// The most packets one GET answers with: python-engineio's client refuses a payload of more
 /// than 16 packets (and drops the connection), so the rest waits for the next poll.
@@ -84,7 +84,7 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
     }
     drop(outbox);
     let mut out = BytesMut::with_capacity(size + frames.len());
-    packet::encode_payload(&frames, &mut out);
+    engine_io::encode_payload(&frames, &mut out);
     text_response(out)
 }
 
@@ -154,7 +154,7 @@ where
             return ProtocolError::BadRequest.response(None);
         }
     };
-    let packets = match packet::decode_payload(bytes) {
+    let packets = match engine_io::decode_payload(bytes) {
         Ok(p) => p,
         Err(e) => {
             tracing::debug!(sid = %session.id(), error = %e, "malformed polling payload");

@@ -15,7 +15,8 @@ use futures_util::task::AtomicWaker;
 use http::request::Parts;
 use tokio::sync::Notify;
 
-use super::{DisconnectReason, Frame, TransportKind, core::Engine, packet::Packet};
+use super::{DisconnectReason, Frame, SessionHandler, TransportKind, core::Engine};
+use crate::protocol::engine_io::Packet;
 
 /// Why a packet could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -157,8 +158,9 @@ pub(crate) struct Inner {
     /// Wakes the task that removes a closed polling session once its last poll answered.
     pub(crate) flushed: Notify,
     parts: Arc<Parts>,
-    /// The layer above the engine keeps its per-session state here (the Socket.IO client).
-    pub(crate) upper: std::sync::RwLock<Option<Arc<dyn std::any::Any + Send + Sync>>>,
+    /// The layer above the engine: its per-session handler (the Socket.IO client), set with
+    /// [`Session::attach`].
+    upper: std::sync::RwLock<Option<Arc<dyn SessionHandler>>>,
 }
 
 /// A handle on an Engine.IO session: send to its client, close it, read its handshake request.
@@ -345,15 +347,36 @@ impl Session {
         } else {
             self.0.engine.remove(self.id());
         }
-        guard(self, "on_disconnect", || {
-            self.0.engine.handler().on_disconnect(self, reason);
-        });
-        // The upper layer's state usually holds this session: break the cycle.
-        self.0
+        // The upper layer's state usually holds this session: taking it breaks the cycle.
+        let upper = self
+            .0
             .upper
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .take();
+        if let Some(upper) = upper {
+            guard(self, "on_disconnect", || upper.on_disconnect(reason));
+        }
+        guard(self, "on_disconnect", || {
+            self.0.engine.handler().on_disconnect(self, reason);
+        });
+    }
+
+    /// Hands this session's messages and its close to `handler` instead of the engine's
+    /// [`EngineHandler`](super::EngineHandler): a layer above keeps its per-session state
+    /// there, typed, and is called on it directly. Call it from
+    /// [`EngineHandler::on_connect`](super::EngineHandler::on_connect); the engine-wide
+    /// handler is still told of the close, after this one.
+    pub fn attach(&self, handler: Arc<dyn SessionHandler>) {
+        *self.0.upper.write().unwrap_or_else(|p| p.into_inner()) = Some(handler);
+    }
+
+    fn upper(&self) -> Option<Arc<dyn SessionHandler>> {
+        self.0
+            .upper
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The reason the session closed, if it did.
@@ -415,10 +438,15 @@ impl Session {
         if self.is_closed() {
             return Ok(());
         }
-        let handler = self.0.engine.handler();
         match packet {
-            Packet::Message(msg) => guard(self, "on_message", || handler.on_message(self, msg)),
-            Packet::Binary(data) => guard(self, "on_binary", || handler.on_binary(self, data)),
+            Packet::Message(msg) => guard(self, "on_message", || match self.upper() {
+                Some(upper) => upper.on_message(msg),
+                None => self.0.engine.handler().on_message(self, msg),
+            }),
+            Packet::Binary(data) => guard(self, "on_binary", || match self.upper() {
+                Some(upper) => upper.on_binary(data),
+                None => self.0.engine.handler().on_binary(self, data),
+            }),
             Packet::Pong { probe: false } => self.on_pong(),
             Packet::Close => return Err(DisconnectReason::TransportClose),
             Packet::Ping { probe: false } => {

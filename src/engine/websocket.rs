@@ -23,13 +23,13 @@ use tokio_tungstenite::{
     },
 };
 
+use super::Body;
 use super::{
     DisconnectReason, Frame, Str, TransportKind,
     error::ProtocolError,
-    packet::{self, Packet},
     session::{Session, flushes},
 };
-use crate::service::Body;
+use crate::protocol::engine_io::{self, Packet};
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -196,7 +196,7 @@ async fn next_text(ws: &mut Ws) -> Result<Packet, String> {
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(t))) => {
-                return packet::decode_text(Str::from(t)).map_err(|e| e.to_string());
+                return engine_io::decode_text(Str::from(t)).map_err(|e| e.to_string());
             }
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             Some(Ok(other)) => return Err(format!("unexpected frame {other:?}")),
@@ -335,7 +335,7 @@ fn read(
     let packet = match message {
         Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big()),
         Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big()),
-        Some(Ok(Message::Text(t))) => packet::decode_text(Str::from(t)).map_err(|e| {
+        Some(Ok(Message::Text(t))) => engine_io::decode_text(Str::from(t)).map_err(|e| {
             tracing::debug!(sid = %session.id(), error = %e, "malformed packet");
             (DisconnectReason::PacketParsing, CloseCode::Protocol)
         }),

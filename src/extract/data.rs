@@ -3,7 +3,10 @@
 use serde::de::DeserializeOwned;
 
 use super::{ConnectParts, ExtractError, FromConnect, FromMessage, MessageParts};
-use crate::value::{Value, ValueError, from_value};
+use crate::protocol::{
+    args_value,
+    value::{Value, ValueError, from_value},
+};
 
 /// The event's data, deserialized: from the only argument when there is one, from the array of
 /// all arguments otherwise (so `Data<(i64, String)>` reads two arguments). In a connect handler
@@ -30,15 +33,6 @@ fn take_args(parts: &mut MessageParts) -> Result<Vec<Value>, ExtractError> {
     parts.args.take().ok_or_else(|| {
         ExtractError::new("the event's data was already extracted by another argument")
     })
-}
-
-/// One argument as itself; none or several as an array.
-pub(crate) fn args_value(mut args: Vec<Value>) -> Value {
-    if args.len() == 1 {
-        args.pop().unwrap_or(Value::Null)
-    } else {
-        Value::Array(args)
-    }
 }
 
 /// Converts the arguments to `T`; a `Value` wanted is the value itself, moved, not rebuilt

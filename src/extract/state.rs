@@ -3,7 +3,7 @@
 use super::{ExtractError, FromSocket, StateCheck};
 use crate::SocketRef;
 
-/// App state given once with [`SocketIoBuilder::with_state`](crate::SocketIoBuilder::with_state),
+/// App state given once with `SocketIoBuilder::with_state`,
 /// cloned for each handler call (wrap large state in an `Arc`).
 ///
 /// Registering a handler that extracts a state that was not given panics at registration, with

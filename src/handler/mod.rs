@@ -4,18 +4,17 @@
 //! parameter (`(Sync, T…)` or `(Async, T…)`) tells sync functions from async ones; users never
 //! name it.
 
-use std::{
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Waker},
-};
+mod register;
+
+use std::{future::Future, sync::Arc};
 
 use crate::{
-    ack::IntoAck,
     extract::{
         ConnectError, ConnectParts, DisconnectParts, ExtractError, FromConnect, FromDisconnect,
-        FromMessage, MessageParts, StateCheck,
+        FromMessage, IntoAck, MessageParts, StateCheck,
+    },
+    socket::{
+        BoxFuture, ErasedConnect, ErasedDisconnect, ErasedMessage, ErasedMiddleware, run_inline,
     },
 };
 
@@ -25,23 +24,6 @@ pub struct Sync;
 /// Marks an asynchronous handler. Not meant to be named.
 #[derive(Debug)]
 pub struct Async;
-
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// Runs a future's first step right now, on the caller's task, and the rest (if any) on a new
-/// task. What a handler does before its first await therefore happens in the order the events
-/// arrived, as in the reference server.
-pub(crate) fn run_inline<F>(fut: F)
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let mut fut = Box::pin(fut);
-    let mut cx = Context::from_waker(Waker::noop());
-    if fut.as_mut().poll(&mut cx).is_pending() {
-        // The spawned task polls again at once with a real waker, so no wake-up is lost.
-        tokio::spawn(fut);
-    }
-}
 
 /// A function that handles an event: `socket.on("event", handler)`.
 ///
@@ -96,20 +78,12 @@ pub trait DisconnectHandler<M>: Send + std::marker::Sync + 'static {
     fn check(&self, states: &StateCheck) -> Result<(), String>;
 }
 
-// Type-erased forms, stored by sockets and namespaces.
-pub(crate) trait ErasedMessage: Send + std::marker::Sync {
-    fn call(&self, parts: MessageParts);
-}
+// The type-erased forms the core stores.
 pub(crate) struct MessageBox<H, M>(pub(crate) H, pub(crate) std::marker::PhantomData<fn(M)>);
 impl<H: MessageHandler<M>, M: 'static> ErasedMessage for MessageBox<H, M> {
     fn call(&self, parts: MessageParts) {
         self.0.call(parts)
     }
-}
-pub(crate) type BoxedMessage = Arc<dyn ErasedMessage>;
-
-pub(crate) trait ErasedConnect: Send + std::marker::Sync {
-    fn call(&self, parts: ConnectParts) -> Result<BoxFuture<()>, ExtractError>;
 }
 pub(crate) struct ConnectBox<H, M>(
     pub(crate) Arc<H>,
@@ -120,21 +94,11 @@ impl<H: ConnectHandler<M>, M: 'static> ErasedConnect for ConnectBox<H, M> {
         self.0.clone().call(parts)
     }
 }
-pub(crate) type BoxedConnect = Arc<dyn ErasedConnect>;
-
-pub(crate) trait ErasedMiddleware: Send + std::marker::Sync {
-    fn call(&self, parts: ConnectParts) -> BoxFuture<Result<(), ConnectError>>;
-}
 pub(crate) struct MiddlewareBox<H, M>(pub(crate) H, pub(crate) std::marker::PhantomData<fn(M)>);
 impl<H: ConnectMiddleware<M>, M: 'static> ErasedMiddleware for MiddlewareBox<H, M> {
     fn call(&self, parts: ConnectParts) -> BoxFuture<Result<(), ConnectError>> {
         self.0.call(parts)
     }
-}
-pub(crate) type BoxedMiddleware = Arc<dyn ErasedMiddleware>;
-
-pub(crate) trait ErasedDisconnect: Send + std::marker::Sync {
-    fn call(&self, parts: DisconnectParts) -> BoxFuture<()>;
 }
 pub(crate) struct DisconnectBox<H, M>(pub(crate) H, pub(crate) std::marker::PhantomData<fn(M)>);
 impl<H: DisconnectHandler<M>, M: 'static> ErasedDisconnect for DisconnectBox<H, M> {
@@ -142,7 +106,6 @@ impl<H: DisconnectHandler<M>, M: 'static> ErasedDisconnect for DisconnectBox<H, 
         self.0.call(parts)
     }
 }
-pub(crate) type BoxedDisconnect = Arc<dyn ErasedDisconnect>;
 
 macro_rules! all_the_tuples {
     ($name:ident) => {

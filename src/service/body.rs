@@ -1,7 +1,6 @@
-//! Response bodies.
+//! [`ResponseBody`]: the engine's body or the inner service's.
 
 use std::{
-    convert::Infallible,
     pin::Pin,
     task::{Context, Poll},
 };
@@ -10,41 +9,7 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-/// The body of the engine's own answers: empty, or one buffer.
-#[derive(Debug, Default)]
-pub struct Body(Option<Bytes>);
-
-impl Body {
-    /// An empty body.
-    pub fn empty() -> Body {
-        Body(None)
-    }
-
-    /// A body of one buffer.
-    pub fn full(data: Bytes) -> Body {
-        Body(Some(data).filter(|d| !d.is_empty()))
-    }
-}
-
-impl http_body::Body for Body {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.0.take().map(|d| Ok(Frame::data(d))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.0.is_none()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.0.as_ref().map_or(0, |d| d.len() as u64))
-    }
-}
+use crate::engine::Body;
 
 pin_project! {
     /// The body of a layered service's responses: the engine's, or the inner service's.
@@ -90,7 +55,12 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         match self.project().kind.project() {
-            KindProj::Engine { body } => Poll::Ready(body.0.take().map(|d| Ok(Frame::data(d)))),
+            KindProj::Engine { body } => {
+                // The engine's body never fails: its error type is uninhabited.
+                Pin::new(body)
+                    .poll_frame(cx)
+                    .map(|f| f.map(|r| r.map_err(|e| match e {})))
+            }
             KindProj::Inner { body } => body.poll_frame(cx),
         }
     }

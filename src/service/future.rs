@@ -9,7 +9,8 @@ use std::{
 use http::Response;
 use pin_project_lite::pin_project;
 
-use super::{Body, ResponseBody};
+use super::ResponseBody;
+use crate::engine::Body;
 
 type EngineFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
 

@@ -7,7 +7,8 @@ mod layer;
 #[allow(clippy::module_inception)]
 mod service;
 
-pub use self::body::{Body, ResponseBody};
+pub use self::body::ResponseBody;
 pub use self::future::ResponseFuture;
 pub use self::layer::EngineLayer;
 pub use self::service::{EngineService, NotFound};
+pub use crate::engine::Body;

@@ -11,7 +11,8 @@ use http::{Request, Response, StatusCode};
 use http_body::Body as HttpBody;
 use tower_service::Service;
 
-use super::{Body, ResponseFuture};
+use super::ResponseFuture;
+use crate::engine::Body;
 use crate::engine::{Engine, EngineConfig, EngineHandler};
 
 /// Serves Engine.IO at the engine's path and passes every other request, untouched, to `S`.

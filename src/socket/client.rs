@@ -2,22 +2,21 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, Weak},
 };
 
 use bytes::Bytes;
 
 use super::{
-    packet::{self, Decoded, Packet, PacketData, PartialPacket},
-    socket::{Socket, SocketRef, frames_of},
+    DisconnectReason,
+    erased::{ConnectError, ConnectParts, run_inline},
+    registry::IoInner,
+    socket::{Socket, SocketRef},
 };
 use crate::{
-    DisconnectReason,
-    engine::{self, EngineHandler, Frame, SendError, Session, Str},
-    extract::{ConnectError, ConnectParts},
-    handler::run_inline,
-    io::IoInner,
-    value::Value,
+    engine::{self, EngineHandler, SendError, Session, SessionHandler, Str},
+    protocol::{DecodeState, Packet, PacketData, ParseError, value::Value},
+    sync::lock,
 };
 
 /// How many packets a namespace may receive while its connection is being set up (async
@@ -29,27 +28,20 @@ const MAX_HELD_WHILE_CONNECTING: usize = 1024;
 pub(crate) struct Client {
     pub(crate) session: Session,
     pub(crate) io: Arc<IoInner>,
+    /// This client, for the connection tasks it starts.
+    me: Weak<Client>,
     sockets: Mutex<HashMap<String, SocketRef>>,
     /// Namespaces whose connection is under way, with the packets that arrived meanwhile.
     connecting: Mutex<HashMap<String, Vec<Packet>>>,
-    partial: Mutex<Option<PartialPacket>>,
+    /// The parser's state between two messages (a packet waiting for its attachments).
+    decoding: Mutex<DecodeState>,
     /// Told when a namespace connection succeeds: the connect timeout's task ends then.
     joined: tokio::sync::Notify,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Encodes a packet into Engine.IO frames: the text packet, then its attachments.
-pub(crate) fn encode_frames(packet: &Packet) -> Vec<Frame> {
-    let enc = packet::encode_message(packet);
-    frames_of(enc.text, enc.attachments)
-}
-
 impl Client {
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), SendError> {
-        self.session.send_many(encode_frames(packet))
+        self.session.send_many(self.io.parser.encode(packet))
     }
 
     fn parse_error(&self, why: &dyn std::fmt::Display) {
@@ -58,40 +50,33 @@ impl Client {
             .close_with(engine::DisconnectReason::PacketParsing);
     }
 
-    fn on_text(self: &Arc<Self>, msg: Str) {
-        if lock(&self.partial).is_some() {
-            return self.parse_error(&"text packet while binary attachments were expected");
-        }
-        match packet::decode(&msg, &self.io.config.decode_limits()) {
-            Ok(Decoded::Complete(p)) => self.dispatch(p),
-            Ok(Decoded::Partial(p)) => *lock(&self.partial) = Some(p),
+    fn decoded(&self, decoded: Result<Option<Packet>, ParseError>) {
+        match decoded {
+            Ok(Some(packet)) => self.dispatch(packet),
+            Ok(None) => {}
             Err(e) => self.parse_error(&e),
         }
     }
 
-    fn on_binary(self: &Arc<Self>, data: Bytes) {
-        let done = {
-            let mut partial = lock(&self.partial);
-            let Some(p) = partial.as_mut() else {
-                drop(partial);
-                return self.parse_error(&"unexpected binary message");
-            };
-            match p.push(data) {
-                Ok(Some(packet)) => {
-                    *partial = None;
-                    Ok(packet)
-                }
-                Ok(None) => return,
-                Err(e) => Err(e),
-            }
-        };
-        match done {
-            Ok(packet) => self.dispatch(packet),
-            Err(e) => self.parse_error(&e),
-        }
+    fn on_text(&self, msg: Str) {
+        let limits = self.io.config.decode_limits();
+        let decoded = self
+            .io
+            .parser
+            .decode_text(msg, &mut lock(&self.decoding), &limits);
+        self.decoded(decoded);
     }
 
-    fn dispatch(self: &Arc<Self>, packet: Packet) {
+    fn on_binary(&self, data: Bytes) {
+        let limits = self.io.config.decode_limits();
+        let decoded = self
+            .io
+            .parser
+            .decode_binary(data, &mut lock(&self.decoding), &limits);
+        self.decoded(decoded);
+    }
+
+    fn dispatch(&self, packet: Packet) {
         if let PacketData::Connect(auth) = packet.data {
             return self.connect(packet.ns, auth);
         }
@@ -149,7 +134,8 @@ impl Client {
         let _ = self.send_packet(&packet);
     }
 
-    fn connect(self: &Arc<Self>, path: String, auth: Option<Value>) {
+    fn connect(&self, path: String, auth: Option<Value>) {
+        let Some(me) = self.me.upgrade() else { return };
         if lock(&self.sockets).contains_key(&path) || lock(&self.connecting).contains_key(&path) {
             tracing::debug!(ns = %path, "second CONNECT for a namespace, ignored");
             return;
@@ -158,8 +144,8 @@ impl Client {
             return self.connect_error(&path, ConnectError::new("Invalid namespace"));
         };
         lock(&self.connecting).insert(path.clone(), Vec::new());
-        let socket = Socket::new_ref(self.clone(), ns.clone(), auth.as_ref());
-        let client = self.clone();
+        let socket = Socket::new_ref(me.clone(), ns.clone(), auth.as_ref());
+        let client = me;
         run_inline(async move {
             let parts = || ConnectParts {
                 socket: socket.clone(),
@@ -249,25 +235,35 @@ impl Client {
     }
 }
 
-fn client_of(session: &Session) -> Option<Arc<Client>> {
-    let upper = session.0.upper.read().unwrap_or_else(|p| p.into_inner());
-    upper.clone().and_then(|a| a.downcast::<Client>().ok())
+impl SessionHandler for Client {
+    fn on_message(&self, msg: Str) {
+        self.on_text(msg);
+    }
+
+    fn on_binary(&self, data: Bytes) {
+        Client::on_binary(self, data);
+    }
+
+    fn on_disconnect(&self, reason: engine::DisconnectReason) {
+        self.on_close(reason);
+    }
 }
 
-/// The Socket.IO layer as the engine's handler.
+/// The Socket.IO layer as the engine's handler: it attaches a [`Client`] to each session.
 pub(crate) struct IoHandler(pub(crate) Arc<IoInner>);
 
 impl EngineHandler for IoHandler {
     fn on_connect(&self, session: &Session) {
-        let client = Arc::new(Client {
+        let client = Arc::new_cyclic(|me| Client {
             session: session.clone(),
             io: self.0.clone(),
+            me: me.clone(),
             sockets: Mutex::default(),
             connecting: Mutex::default(),
-            partial: Mutex::default(),
+            decoding: Mutex::default(),
             joined: tokio::sync::Notify::new(),
         });
-        *session.0.upper.write().unwrap_or_else(|p| p.into_inner()) = Some(client.clone());
+        session.attach(client.clone());
         let timeout = self.0.config.connect_timeout;
         let session = session.clone();
         tokio::spawn(async move {
@@ -284,21 +280,8 @@ impl EngineHandler for IoHandler {
         });
     }
 
-    fn on_message(&self, session: &Session, msg: Str) {
-        if let Some(c) = client_of(session) {
-            c.on_text(msg);
-        }
-    }
+    // Every session has its client attached: messages go there.
+    fn on_message(&self, _: &Session, _: Str) {}
 
-    fn on_binary(&self, session: &Session, data: Bytes) {
-        if let Some(c) = client_of(session) {
-            c.on_binary(data);
-        }
-    }
-
-    fn on_disconnect(&self, session: &Session, reason: engine::DisconnectReason) {
-        if let Some(c) = client_of(session) {
-            c.on_close(reason);
-        }
-    }
+    fn on_binary(&self, _: &Session, _: Bytes) {}
 }

@@ -1,9 +1,27 @@
-//! The Socket.IO v5 layer: packets, clients, namespaces and sockets.
+//! The Socket.IO core: the registry of namespaces, the client of each Engine.IO session (which
+//! routes packets to namespaces through the server's parser), namespaces, sockets and their
+//! acknowledgements. It stores handlers type-erased ([`erased`]); the handler and extractor
+//! layers above implement them for user functions.
 
-pub(crate) mod client;
-pub(crate) mod json;
-pub(crate) mod namespace;
-pub(crate) mod packet;
+mod client;
+mod erased;
+mod namespace;
+mod reason;
+mod registry;
 #[allow(clippy::module_inception)]
-pub(crate) mod socket;
-pub(crate) mod value;
+mod socket;
+
+pub(crate) use self::client::IoHandler;
+pub(crate) use self::erased::{
+    BoxFuture, BoxedMiddleware, ErasedConnect, ErasedDisconnect, ErasedMessage, ErasedMiddleware,
+    run_inline,
+};
+pub use self::erased::{
+    ConnectError, ConnectParts, DisconnectParts, ExtractError, MessageParts, StateCheck,
+};
+pub(crate) use self::namespace::NsInner;
+pub use self::namespace::{Namespace, WeakNamespace};
+pub use self::reason::DisconnectReason;
+pub(crate) use self::registry::AdapterFactory;
+pub(crate) use self::registry::{DynNs, IoConfig, IoInner, Matcher};
+pub use self::socket::{Extensions, Socket, SocketRef};

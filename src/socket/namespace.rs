@@ -6,16 +6,20 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use super::socket::{EventMiddleware, SocketRef, event_middleware};
+use super::{
+    erased::{BoxedConnect, BoxedMiddleware},
+    registry::IoInner,
+    socket::{EventMiddleware, SocketRef, event_middleware},
+};
 use crate::{
-    handler::{BoxedConnect, BoxedMiddleware, ConnectMiddleware, MiddlewareBox},
-    io::IoInner,
+    adapter::{Adapter, LocalAdapter, LocalNamespace, LocalNamespaceRef, LocalSocket, SocketTable},
+    protocol::{Parser, value::Value},
+    sync::{read, write},
 };
 
 /// A listener for events from other servers of the cluster: takes the arguments, returns the
 /// answer (used when the sender asked for one).
-pub(crate) type ServerListener =
-    Arc<dyn Fn(Vec<crate::value::Value>) -> Vec<crate::value::Value> + Send + Sync>;
+pub(crate) type ServerListener = Arc<dyn Fn(Vec<Value>) -> Vec<Value> + Send + Sync>;
 
 pub(crate) struct NsInner {
     pub(crate) path: String,
@@ -24,7 +28,9 @@ pub(crate) struct NsInner {
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
     pub(crate) sockets: RwLock<HashMap<Arc<str>, SocketRef>>,
     pub(crate) event_middlewares: RwLock<Vec<EventMiddleware>>,
-    pub(crate) adapter: Arc<dyn crate::adapter::Adapter>,
+    pub(crate) adapter: Arc<dyn Adapter>,
+    /// The server's parser: a broadcast is encoded once with it.
+    pub(crate) parser: Arc<dyn Parser>,
     pub(crate) ack_seq: std::sync::atomic::AtomicU64,
     /// Set for a child of a dynamic namespace that is removed when its last socket leaves.
     pub(crate) remove_when_empty: bool,
@@ -32,24 +38,22 @@ pub(crate) struct NsInner {
 }
 
 impl NsInner {
-    /// A namespace with the adapter that `adapter` makes for it (the in-memory one when
-    /// `None`).
+    /// A namespace of `io`, with the adapter its factory makes (the in-memory one without).
     pub(crate) fn new(
         path: String,
         connect: BoxedConnect,
         middlewares: Vec<BoxedMiddleware>,
         remove_when_empty: bool,
-        io: std::sync::Weak<IoInner>,
-        adapter: Option<&crate::adapter::AdapterFactory>,
+        io: &Arc<IoInner>,
     ) -> Arc<NsInner> {
         Arc::new_cyclic(|weak| {
             let handle = WeakNamespace {
                 path: path.as_str().into(),
                 inner: weak.clone(),
             };
-            let adapter: Arc<dyn crate::adapter::Adapter> = match adapter {
+            let adapter: Arc<dyn Adapter> = match &io.adapter {
                 Some(make) => make(handle),
-                None => Arc::new(crate::adapter::LocalAdapter::new(handle)),
+                None => Arc::new(LocalAdapter::new(handle)),
             };
             NsInner {
                 path,
@@ -61,12 +65,13 @@ impl NsInner {
                 adapter,
                 ack_seq: std::sync::atomic::AtomicU64::new(0),
                 remove_when_empty,
-                io,
+                parser: io.parser.clone(),
+                io: Arc::downgrade(io),
             }
         })
     }
 
-    pub(crate) fn adapter(&self) -> &dyn crate::adapter::Adapter {
+    pub(crate) fn adapter(&self) -> &dyn Adapter {
         &*self.adapter
     }
 
@@ -78,15 +83,12 @@ impl NsInner {
 
     pub(crate) fn insert(&self, socket: SocketRef) {
         let id: Arc<str> = socket.id().into();
-        self.sockets
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, socket);
+        write(&self.sockets).insert(id, socket);
     }
 
     pub(crate) fn remove(&self, id: &str) {
         let empty = {
-            let mut s = self.sockets.write().unwrap_or_else(|p| p.into_inner());
+            let mut s = write(&self.sockets);
             s.remove(id);
             s.is_empty()
         };
@@ -99,17 +101,34 @@ impl NsInner {
     }
 
     pub(crate) fn event_middlewares(&self) -> Vec<EventMiddleware> {
-        self.event_middlewares
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        read(&self.event_middlewares).clone()
     }
 
     pub(crate) fn middlewares(&self) -> Vec<BoxedMiddleware> {
-        self.middlewares
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        read(&self.middlewares).clone()
+    }
+
+    /// Adds a connection middleware (registered through `Namespace::with`).
+    pub(crate) fn add_middleware(&self, middleware: BoxedMiddleware) {
+        write(&self.middlewares).push(middleware);
+    }
+}
+
+impl LocalNamespace for NsInner {
+    fn with_sockets(&self, f: &mut dyn FnMut(&dyn SocketTable)) {
+        f(&*read(&self.sockets));
+    }
+}
+
+impl SocketTable for HashMap<Arc<str>, SocketRef> {
+    fn get(&self, id: &str) -> Option<&dyn LocalSocket> {
+        HashMap::get(self, id).map(|s| s as &dyn LocalSocket)
+    }
+
+    fn for_each(&self, f: &mut dyn FnMut(&dyn LocalSocket)) {
+        for s in self.values() {
+            f(s);
+        }
     }
 }
 
@@ -132,42 +151,15 @@ impl Namespace {
         &self.0.path
     }
 
-    /// Adds a middleware, run in the order added before the connect handler. A middleware that
-    /// returns `Err` refuses the connection with a CONNECT_ERROR `{message, data}`.
-    ///
-    /// # Panics
-    /// When the middleware extracts a state that was not given at build time.
-    pub fn with<H, M>(self, middleware: H) -> Self
-    where
-        H: ConnectMiddleware<M>,
-        M: 'static,
-    {
-        if let Some(io) = self.0.io.upgrade()
-            && let Err(e) = middleware.check(&io.states)
-        {
-            panic!("middleware of namespace {:?}: {e}", self.0.path);
-        }
-        self.0
-            .middlewares
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Arc::new(MiddlewareBox(middleware, Default::default())));
-        self
-    }
-
     /// Adds a per-event middleware for every socket of the namespace (auth, rate limits,
     /// logging): it runs before each event's handler with the event's name and arguments, and an
     /// `Err` refuses the event (an acknowledgement, if asked for, is answered `{"message": err}`).
     pub fn on_event_middleware<F, E>(self, middleware: F) -> Self
     where
-        F: Fn(&SocketRef, &str, &[crate::value::Value]) -> Result<(), E> + Send + Sync + 'static,
+        F: Fn(&SocketRef, &str, &[Value]) -> Result<(), E> + Send + Sync + 'static,
         E: std::fmt::Display,
     {
-        self.0
-            .event_middlewares
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(event_middleware(middleware));
+        write(&self.0.event_middlewares).push(event_middleware(middleware));
         self
     }
 
@@ -188,30 +180,16 @@ impl Namespace {
     /// ```
     pub fn on_server_side<F>(&self, event: impl Into<String>, listener: F) -> &Self
     where
-        F: Fn(Vec<crate::value::Value>) -> Vec<crate::value::Value> + Send + Sync + 'static,
+        F: Fn(Vec<Value>) -> Vec<Value> + Send + Sync + 'static,
     {
-        self.0
-            .server_listeners
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(event.into(), Arc::new(listener));
+        write(&self.0.server_listeners).insert(event.into(), Arc::new(listener));
         self
     }
 
     /// Delivers an event from another server to this namespace's listener (for adapters): its
     /// answer, or `None` when nothing listens for `event`.
-    pub fn receive_server_side(
-        &self,
-        event: &str,
-        args: Vec<crate::value::Value>,
-    ) -> Option<Vec<crate::value::Value>> {
-        let listener = self
-            .0
-            .server_listeners
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(event)
-            .cloned()?;
+    pub fn receive_server_side(&self, event: &str, args: Vec<Value>) -> Option<Vec<Value>> {
+        let listener = read(&self.0.server_listeners).get(event).cloned()?;
         Some(listener(args))
     }
 
@@ -225,25 +203,12 @@ impl Namespace {
 
     /// The sockets connected to this namespace.
     pub fn sockets(&self) -> Vec<SocketRef> {
-        self.0
-            .sockets
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    fn op(&self) -> crate::BroadcastOperator {
-        crate::BroadcastOperator::new(Some(self.0.clone()))
+        read(&self.0.sockets).values().cloned().collect()
     }
 }
 
-crate::operators::operator_entry_points!(Namespace);
-crate::operators::operator_actions!(Namespace);
-
 /// A handle on a namespace that does not keep it alive: what an adapter holds (see
-/// [`SocketIoBuilder::adapter`](crate::SocketIoBuilder::adapter)).
+/// `SocketIoBuilder::adapter`).
 #[derive(Clone)]
 pub struct WeakNamespace {
     path: Arc<str>,
@@ -251,15 +216,6 @@ pub struct WeakNamespace {
 }
 
 impl WeakNamespace {
-    /// A handle on no namespace, for tests of adapters.
-    #[cfg(test)]
-    pub(crate) fn detached(path: &str) -> WeakNamespace {
-        WeakNamespace {
-            path: path.into(),
-            inner: std::sync::Weak::new(),
-        }
-    }
-
     /// The namespace's path.
     pub fn path(&self) -> &str {
         &self.path
@@ -269,6 +225,14 @@ impl WeakNamespace {
     /// built: this is `None` until the factory has returned.
     pub fn upgrade(&self) -> Option<Namespace> {
         self.inner.upgrade().map(Namespace)
+    }
+}
+
+/// What a `LocalAdapter` is made from: `LocalAdapter::new(ns)` in an adapter factory.
+impl From<WeakNamespace> for LocalNamespaceRef {
+    fn from(ns: WeakNamespace) -> Self {
+        let inner: std::sync::Weak<dyn LocalNamespace> = ns.inner;
+        LocalNamespaceRef::new(ns.path, inner)
     }
 }
 

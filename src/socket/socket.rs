@@ -8,168 +8,30 @@ use std::{
         Arc, Mutex, RwLock,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, SystemTime},
+    time::Duration,
 };
 
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::oneshot;
 
 use super::{
+    DisconnectReason,
     client::Client,
+    erased::{BoxedDisconnect, BoxedMessage, DisconnectParts, MessageParts, run_inline},
     namespace::NsInner,
-    packet::{Packet, PacketData},
+    registry::IoInner,
 };
 use crate::{
-    DisconnectReason,
-    ack::{AckError, to_args},
-    engine::{Frame, SendError, Session},
-    extract::{DisconnectParts, MessageParts},
-    handler::{
-        BoxedDisconnect, BoxedMessage, DisconnectBox, DisconnectHandler, MessageBox,
-        MessageHandler, run_inline,
+    adapter::{
+        AckError, BoxFuture, EmitError, EncodedPacket, Handshake, IntoRooms, LocalSocket, Queued,
     },
-    io::IoInner,
-    value::{Value, ValueError, from_value},
+    engine::{SendError, Session},
+    protocol::{
+        Packet, PacketData, RESERVED_EVENTS, args_value, error_object, new_id, to_args,
+        value::{Value, from_value},
+    },
+    sync::{lock, read, write},
 };
-
-/// Event names a socket may neither emit nor listen to: the protocol uses them.
-pub const RESERVED_EVENTS: &[&str] = &[
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
-/// Why an emit failed.
-#[derive(Debug, thiserror::Error)]
-pub enum EmitError {
-    /// The event name is reserved by the protocol.
-    #[error("the event name {0:?} is reserved")]
-    Reserved(String),
-    /// The data could not be serialized.
-    #[error("the data could not be serialized: {0}")]
-    Serialize(#[from] ValueError),
-    /// The socket is disconnected, or its client does not read fast enough.
-    #[error(transparent)]
-    Send(#[from] SendError),
-}
-
-/// What the client sent when it connected: the HTTP request that opened the connection
-/// (headers, URL, query, address), the auth object of its CONNECT packet, and the time.
-///
-/// The request is shared with the Engine.IO session and with the client's other namespaces, so
-/// a socket costs no copy of it.
-#[derive(Debug, Clone)]
-pub struct Handshake {
-    request: Arc<http::request::Parts>,
-    auth: serde_json::Value,
-    issued: SystemTime,
-}
-
-impl Handshake {
-    /// A handshake record from its parts: for adapters that rebuild a socket seen on another
-    /// node. `auth` is the client's auth object (`{}` when it sent none).
-    ///
-    /// ```
-    /// use std::time::SystemTime;
-    /// use tower_socketio::Handshake;
-    ///
-    /// let (request, ()) = http::Request::get("/socket.io/?EIO=4&transport=websocket&room=a")
-    ///     .header("x-forwarded-proto", "https")
-    ///     .body(())
-    ///     .unwrap()
-    ///     .into_parts();
-    /// let h = Handshake::new(request, serde_json::json!({ "token": "t" }), SystemTime::now());
-    /// assert_eq!(h.query_param("room"), Some("a"));
-    /// assert_eq!(h.url(), "/socket.io/?EIO=4&transport=websocket&room=a");
-    /// assert_eq!(h.auth()["token"], "t");
-    /// assert!(h.secure());
-    /// assert_eq!(h.address(), None);
-    /// ```
-    pub fn new(request: http::request::Parts, auth: serde_json::Value, issued: SystemTime) -> Self {
-        Handshake {
-            request: Arc::new(request),
-            auth,
-            issued,
-        }
-    }
-
-    pub(crate) fn for_socket(request: Arc<http::request::Parts>, auth: Option<&Value>) -> Self {
-        Handshake {
-            request,
-            auth: auth
-                .map(|a| a.clone().into_json())
-                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
-            issued: SystemTime::now(),
-        }
-    }
-
-    /// The headers of the HTTP request that opened the connection.
-    pub fn headers(&self) -> &http::HeaderMap {
-        &self.request.headers
-    }
-
-    /// The request's URL: path and query, e.g. `/socket.io/?EIO=4&transport=polling&t=x`.
-    pub fn url(&self) -> &str {
-        self.request
-            .uri
-            .path_and_query()
-            .map_or("/", http::uri::PathAndQuery::as_str)
-    }
-
-    /// The whole HTTP request head (method, URI, headers, extensions set by layers in front).
-    pub fn request(&self) -> &http::request::Parts {
-        &self.request
-    }
-
-    /// The query parameters, in order (not percent-decoded).
-    pub fn query(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.request
-            .uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| p.split_once('=').unwrap_or((p, "")))
-    }
-
-    /// The value of query parameter `key` (the first one, not percent-decoded).
-    pub fn query_param(&self, key: &str) -> Option<&str> {
-        self.query().find(|(k, _)| *k == key).map(|(_, v)| v)
-    }
-
-    /// The auth object the client sent with CONNECT (`{}` when none).
-    pub fn auth(&self) -> &serde_json::Value {
-        &self.auth
-    }
-
-    /// The client's address, when the server put a `std::net::SocketAddr` in the request's
-    /// extensions (as `tests/common` and the examples do for plain hyper), or axum's
-    /// `ConnectInfo` was mapped to one by a layer.
-    pub fn address(&self) -> Option<std::net::SocketAddr> {
-        self.request
-            .extensions
-            .get::<std::net::SocketAddr>()
-            .copied()
-    }
-
-    /// Whether the request came over TLS (an `https` URL or `X-Forwarded-Proto: https`).
-    pub fn secure(&self) -> bool {
-        self.request.uri.scheme_str() == Some("https")
-            || self
-                .request
-                .headers
-                .get("x-forwarded-proto")
-                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
-    }
-
-    /// When the socket connected.
-    pub fn issued(&self) -> SystemTime {
-        self.issued
-    }
-}
 
 type AnyListener = Arc<dyn Fn(&SocketRef, &str, &[Value]) + Send + Sync>;
 
@@ -183,19 +45,6 @@ where
     E: fmt::Display,
 {
     Arc::new(move |s, e, a| f(s, e, a).map_err(|e| e.to_string()))
-}
-
-/// What became of a broadcast packet queued for a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Queued {
-    /// Queued; nothing left to do.
-    Done,
-    /// Queued; the socket's outgoing listeners are still to be told.
-    Listeners,
-    /// Not queued: the socket is gone, or a volatile packet found no room.
-    Dropped,
-    /// Not queued: the queue is full, and the session is still to be closed.
-    Full,
 }
 
 /// A client's connection to a namespace. Handlers receive it as [`SocketRef`].
@@ -257,24 +106,6 @@ impl fmt::Debug for Socket {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    m.read().unwrap_or_else(|p| p.into_inner())
-}
-fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    m.write().unwrap_or_else(|p| p.into_inner())
-}
-
-fn new_socket_id() -> Arc<str> {
-    use base64::Engine as _;
-    let bits: [u8; 16] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(bits)
-        .into()
-}
-
 impl Socket {
     pub(crate) fn new_ref(
         client: Arc<Client>,
@@ -284,7 +115,7 @@ impl Socket {
         SocketRef(Arc::new(Socket {
             handshake: Handshake::for_socket(client.session.shared_request(), auth),
             session: client.session.clone(),
-            id: new_socket_id(),
+            id: new_id(),
             ns,
             client,
             handlers: RwLock::default(),
@@ -341,40 +172,6 @@ impl Socket {
         &self.client.io
     }
 
-    /// Registers the handler of `event`, replacing any previous one.
-    ///
-    /// # Panics
-    /// When `event` is reserved, or the handler extracts a [`State`](crate::extract::State) that
-    /// was not given at build time: both are programming errors.
-    pub fn on<H, M>(&self, event: impl Into<String>, handler: H)
-    where
-        H: MessageHandler<M>,
-        M: 'static,
-    {
-        let event = event.into();
-        assert!(
-            !RESERVED_EVENTS.contains(&event.as_str()),
-            "the event name {event:?} is reserved"
-        );
-        if let Err(e) = handler.check(&self.io_inner().states) {
-            panic!("handler of {event:?}: {e}");
-        }
-        write(&self.handlers).insert(event, Arc::new(MessageBox(handler, Default::default())));
-    }
-
-    /// Registers a handler for events that have no handler of their own (`Event` extracts the
-    /// name).
-    pub fn on_fallback<H, M>(&self, handler: H)
-    where
-        H: MessageHandler<M>,
-        M: 'static,
-    {
-        if let Err(e) = handler.check(&self.io_inner().states) {
-            panic!("fallback handler: {e}");
-        }
-        *write(&self.fallback) = Some(Arc::new(MessageBox(handler, Default::default())));
-    }
-
     /// Calls `listener` for every event received, before its handler (`onAny`).
     pub fn on_any<F>(&self, listener: F)
     where
@@ -404,85 +201,28 @@ impl Socket {
         write(&self.middlewares).push(event_middleware(middleware));
     }
 
-    /// Registers a handler run when the socket disconnects, with the
-    /// [`DisconnectReason`](crate::DisconnectReason).
-    pub fn on_disconnect<H, M>(&self, handler: H)
-    where
-        H: DisconnectHandler<M>,
-        M: 'static,
-    {
-        if let Err(e) = handler.check(&self.io_inner().states) {
-            panic!("disconnect handler: {e}");
-        }
-        lock(&self.on_disconnect).push(Arc::new(DisconnectBox(handler, Default::default())));
+    /// Sets the handler of `event` (registered through `SocketRef::on`).
+    pub(crate) fn set_handler(&self, event: String, handler: BoxedMessage) {
+        write(&self.handlers).insert(event, handler);
     }
 
-    /// Registers a handler run when the socket is about to disconnect, while its state is still
-    /// readable.
-    pub fn on_disconnecting<H, M>(&self, handler: H)
-    where
-        H: DisconnectHandler<M>,
-        M: 'static,
-    {
-        if let Err(e) = handler.check(&self.io_inner().states) {
-            panic!("disconnecting handler: {e}");
-        }
-        lock(&self.on_disconnecting).push(Arc::new(DisconnectBox(handler, Default::default())));
+    /// Sets the handler of events without one of their own.
+    pub(crate) fn set_fallback(&self, handler: BoxedMessage) {
+        *write(&self.fallback) = Some(handler);
+    }
+
+    /// Adds a handler run when the socket disconnects (`closing`: about to).
+    pub(crate) fn add_disconnect_handler(&self, handler: BoxedDisconnect, closing: bool) {
+        let list = if closing {
+            &self.on_disconnecting
+        } else {
+            &self.on_disconnect
+        };
+        lock(list).push(handler);
     }
 }
 
 impl SocketRef {
-    /// This socket's operator: a room selection leaves the socket out; without one, the socket
-    /// itself is the target.
-    fn me(&self) -> crate::BroadcastOperator {
-        crate::BroadcastOperator::new(Some(self.ns.clone())).for_socket(self.id())
-    }
-
-    fn others(&self) -> crate::BroadcastOperator {
-        self.me().all_but_sender()
-    }
-
-    /// The sockets in these rooms, this one left out.
-    pub fn to(&self, rooms: impl crate::IntoRooms) -> crate::BroadcastOperator {
-        self.others().to(rooms)
-    }
-
-    /// Same as [`SocketRef::to`].
-    pub fn within(&self, rooms: impl crate::IntoRooms) -> crate::BroadcastOperator {
-        self.others().within(rooms)
-    }
-
-    /// Every socket of the namespace but those in these rooms and this one.
-    pub fn except(&self, rooms: impl crate::IntoRooms) -> crate::BroadcastOperator {
-        self.others().except(rooms)
-    }
-
-    /// Every socket of the namespace but this one.
-    pub fn broadcast(&self) -> crate::BroadcastOperator {
-        self.others()
-    }
-
-    /// This socket, on this server only (see [`BroadcastOperator::local`](crate::BroadcastOperator::local)).
-    /// Like every flag, it can be followed by `to`/`except`, which then leave this socket out.
-    pub fn local(&self) -> crate::BroadcastOperator {
-        self.me().local()
-    }
-
-    /// This socket, dropping the packet if its queue cannot take it now.
-    pub fn volatile(&self) -> crate::BroadcastOperator {
-        self.me().volatile()
-    }
-
-    /// This socket, with a compression hint.
-    pub fn compress(&self, compress: bool) -> crate::BroadcastOperator {
-        self.me().compress(compress)
-    }
-
-    /// This socket, with an ack timeout for `emit_with_ack` (a stream of one answer).
-    pub fn timeout(&self, timeout: Duration) -> crate::BroadcastOperator {
-        self.me().timeout(timeout)
-    }
-
     /// Emits `event` to this socket's client. `data` is anything serde serializes: a tuple sends
     /// several arguments, `()` none; `bytes::Bytes` (or `serde_bytes`) values travel as binary
     /// attachments at any depth. serde writes a fixed-size array (`[T; N]`) like a tuple, so it
@@ -521,7 +261,7 @@ impl SocketRef {
             return Err(e.into());
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(args)) => Ok(from_value(crate::extract::args_value(args))?),
+            Ok(Ok(args)) => Ok(from_value(args_value(args))?),
             Ok(Err(_)) => Err(AckError::Disconnected),
             Err(_) => {
                 lock(&self.acks).remove(&id);
@@ -569,67 +309,13 @@ impl SocketRef {
         lock(&self.acks).remove(&id);
     }
 
-    /// Queues a packet encoded for many; false if the socket could not take it.
-    pub(crate) fn deliver(&self, packet: &crate::adapter::EncodedPacket, volatile: bool) -> bool {
-        let queued = self.queue_packet(packet, volatile);
-        self.after_queue(packet, queued);
-        matches!(queued, Queued::Done | Queued::Listeners)
-    }
-
-    /// Queues a broadcast packet's frames without running user code or closing anything (the
-    /// adapter calls it under its locks), and says what happened and what is left to do.
-    pub(crate) fn queue_packet(
-        &self,
-        packet: &crate::adapter::EncodedPacket,
-        volatile: bool,
-    ) -> Queued {
-        if !self.connected() {
-            return Queued::Dropped;
-        }
-        let session = self.engine_session();
-        let frames = packet.frames().iter().cloned();
-        let queued = if volatile {
-            session.send_volatile(frames)
-        } else {
-            match session.try_send_many(frames) {
-                Ok(()) => true,
-                Err(crate::engine::SendError::QueueFull) => return Queued::Full,
-                Err(crate::engine::SendError::Closed) => false,
-            }
-        };
-        if !queued {
-            Queued::Dropped
-        } else if packet.origin.is_some() && self.has_any_out.load(Ordering::Acquire) {
-            Queued::Listeners
-        } else {
-            Queued::Done
-        }
-    }
-
-    /// Finishes [`queue_packet`](Self::queue_packet): tells the outgoing listeners, or closes
-    /// the session whose queue was full.
-    pub(crate) fn after_queue(&self, packet: &crate::adapter::EncodedPacket, queued: Queued) {
-        match queued {
-            Queued::Listeners => {
-                if let Some(origin) = &packet.origin {
-                    let out = read(&self.any_out);
-                    for l in out.iter() {
-                        l(self, &origin.0, &origin.1);
-                    }
-                }
-            }
-            Queued::Full => self.engine_session().queue_full(),
-            Queued::Done | Queued::Dropped => {}
-        }
-    }
-
     /// Joins rooms (one name, or several: see [`IntoRooms`](crate::IntoRooms)).
-    pub fn join(&self, rooms: impl crate::IntoRooms) {
+    pub fn join(&self, rooms: impl IntoRooms) {
         self.ns.adapter().add_all(self.id(), &rooms.into_rooms());
     }
 
     /// Leaves rooms.
-    pub fn leave(&self, rooms: impl crate::IntoRooms) {
+    pub fn leave(&self, rooms: impl IntoRooms) {
         let adapter = self.ns.adapter();
         for r in rooms.into_rooms() {
             adapter.del(self.id(), &r);
@@ -700,7 +386,7 @@ impl SocketRef {
         if let Some(why) = refused {
             tracing::debug!(sid = %self.id, %event, %why, "event refused by middleware");
             if let Some(id) = ack {
-                self.send_ack(id, vec![crate::ack::error_object(&why)]);
+                self.send_ack(id, vec![error_object(&why)]);
             }
             return;
         }
@@ -791,11 +477,90 @@ impl Extensions {
     }
 }
 
-/// The frames of an encoded packet whose text already starts with the Engine.IO message type
-/// (`packet::encode_message`).
-pub(crate) fn frames_of(message: String, attachments: Vec<bytes::Bytes>) -> Vec<Frame> {
-    let mut frames = Vec::with_capacity(1 + attachments.len());
-    frames.push(Frame::Text(message.into()));
-    frames.extend(attachments.into_iter().map(Frame::Binary));
-    frames
+/// The socket as its namespace's adapter reaches it.
+impl LocalSocket for SocketRef {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn handshake(&self) -> &Handshake {
+        &self.handshake
+    }
+
+    fn queue(&self, packet: &EncodedPacket, volatile: bool) -> Queued {
+        if !self.connected() {
+            return Queued::Dropped;
+        }
+        let frames = packet.frames().iter().cloned();
+        let queued = if volatile {
+            self.session.send_volatile(frames)
+        } else {
+            match self.session.try_send_many(frames) {
+                Ok(()) => true,
+                Err(SendError::QueueFull) => return Queued::Full,
+                Err(SendError::Closed) => false,
+            }
+        };
+        if !queued {
+            Queued::Dropped
+        } else if packet.origin.is_some() && self.has_any_out.load(Ordering::Acquire) {
+            Queued::Listeners
+        } else {
+            Queued::Done
+        }
+    }
+
+    fn after_queue(&self, packet: &EncodedPacket, queued: Queued) {
+        match queued {
+            Queued::Listeners => {
+                if let Some(origin) = &packet.origin {
+                    let out = read(&self.any_out);
+                    for l in out.iter() {
+                        l(self, &origin.0, &origin.1);
+                    }
+                }
+            }
+            Queued::Full => self.session.queue_full(),
+            Queued::Done | Queued::Dropped => {}
+        }
+    }
+
+    fn emit_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        ack_id: u64,
+        volatile: bool,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, AckError>> {
+        let rx = self.register_ack(ack_id);
+        let queued = self.queue(packet, volatile);
+        self.after_queue(packet, queued);
+        let socket = self.clone();
+        Box::pin(async move {
+            if !matches!(queued, Queued::Done | Queued::Listeners) {
+                socket.forget_ack(ack_id);
+                return Err(AckError::Disconnected);
+            }
+            match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(args)) => Ok(args),
+                Ok(Err(_)) => Err(AckError::Disconnected),
+                Err(_) => {
+                    socket.forget_ack(ack_id);
+                    Err(AckError::Timeout)
+                }
+            }
+        })
+    }
+
+    fn disconnect(&self, close: bool) {
+        if close {
+            self.session.close();
+        } else {
+            SocketRef::disconnect(self);
+        }
+    }
+
+    fn boxed(&self) -> Box<dyn LocalSocket> {
+        Box::new(self.clone())
+    }
 }

@@ -13,8 +13,9 @@ use hyper::server::conn::http1;
 use hyper_util::{rt::TokioIo, service::TowerToHyperService};
 use tokio::sync::mpsc;
 use tower_socketio::engine::{
-    DisconnectReason, EngineConfig, EngineConfigBuilder, EngineHandler, EngineService, Session, Str,
+    DisconnectReason, EngineConfig, EngineConfigBuilder, EngineHandler, Session, Str,
 };
+use tower_socketio::service::EngineService;
 
 /// Serves a tower service on 127.0.0.1:0 (HTTP/1.1 with upgrades) until the test's runtime ends.
 pub async fn serve<S, B>(service: S) -> SocketAddr

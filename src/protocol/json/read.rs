@@ -13,7 +13,8 @@
 
 use serde_json::Number;
 
-use super::value::{Value, next_escape};
+use super::write::next_escape;
+use crate::protocol::value::Value;
 
 /// How many arrays and objects may be open at once; opening one more is an error.
 ///
@@ -380,9 +381,9 @@ impl<'a> Parser<'a> {
     /// negated, `i64`. A decimal without exponent of up to 15 digits in all is its digits as an
     /// integer (below 2^53, so an exact float) divided by 10^(digits after the point) (an
     /// exact float too): serde_json computes the same one correctly rounded division, and the
-    /// result is the correctly rounded value of the text, so it is the same float with or
-    /// without serde_json's `float_roundtrip` feature. Any other number (`-0`, an exponent,
-    /// more digits) is handed to serde_json itself.
+    /// result is the correctly rounded value of the text. Any other number (`-0`, an exponent,
+    /// more digits) is handed to serde_json itself, whose `float_roundtrip` feature (on) reads
+    /// it correctly rounded too: a float survives a decode and an encode exactly.
     fn number(&mut self) -> Result<Value, JsonError> {
         let bytes = self.s.as_bytes();
         let start = self.pos;
@@ -887,6 +888,37 @@ mod tests {
             parse("[1,]").map_err(|e| e.to_string()),
             Err("expected a value at byte 3".into())
         );
+    }
+
+    #[test]
+    fn floats_are_read_correctly_rounded_and_written_back_exactly() {
+        // Exponents and long mantissas go through serde_json, with its `float_roundtrip`
+        // feature: without it, the last digit of such numbers moved.
+        for text in [
+            "1.2345678901234567e+38",
+            "1.2345678901234567e38",
+            "-9.87654321098765e-300",
+            "2.2250738585072014e-308",
+            "1.7976931348623157e308",
+            "0.30000000000000004",
+            "123456789.12345679",
+            "5e-324",
+            "18446744073709551616",
+        ] {
+            let Ok(Value::Number(n)) = parse(text) else {
+                panic!("{text}: not a number")
+            };
+            let expected: f64 = text.parse().unwrap();
+            assert_eq!(
+                n.as_f64().map(f64::to_bits),
+                Some(expected.to_bits()),
+                "{text}"
+            );
+            // Written back, it reads as the same float.
+            let written = Value::Number(n).to_string();
+            let again: f64 = written.parse().unwrap();
+            assert_eq!(again.to_bits(), expected.to_bits(), "{text} -> {written}");
+        }
     }
 
     #[test]

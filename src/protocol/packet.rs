@@ -13,9 +13,18 @@
 
 use bytes::Bytes;
 
-use super::json::{self, JsonError};
-use super::value::{Value, json_len_hint, write_json, write_json_str};
-use crate::socket::socket::RESERVED_EVENTS;
+use super::json::{self, JsonError, json_len_hint, write_json, write_json_str};
+use super::value::Value;
+
+/// Event names a socket may neither emit nor listen to: the protocol uses them.
+pub const RESERVED_EVENTS: &[&str] = &[
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
 
 /// The payload of a packet, by type.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,9 +144,19 @@ pub enum ParseError {
     /// A declared attachment that no placeholder names.
     #[error("attachment {0} has no placeholder")]
     MissingPlaceholder(usize),
-    /// A binary message when the packet already had all its attachments.
+    /// A binary message when the packet already had all its attachments, or when no binary
+    /// packet was waiting for one.
     #[error("binary attachment received after the packet was complete")]
     UnexpectedAttachment,
+    /// A text message while a binary packet was still waiting for its attachments.
+    #[error("text packet while binary attachments were expected")]
+    ExpectedAttachment,
+    /// A binary parser's message that does not decode (see `MsgpackParser`).
+    #[error("invalid binary packet: {0}")]
+    Binary(String),
+    /// A text message under a parser whose packets are binary messages.
+    #[error("text message where a binary packet was expected")]
+    UnexpectedText,
 }
 
 /// The seven packet types.

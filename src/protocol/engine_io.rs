@@ -1,6 +1,32 @@
-//! Engine.IO v4 packets: one packet per WebSocket frame, or one piece of a polling payload.
+//! Engine.IO v4 packets (one per WebSocket frame) and polling payloads (packets joined by
+//! `\x1e`, binary ones as `b` + base64).
 //!
-//! Pure functions over strings and bytes; no IO.
+//! Outgoing packets are [`Frame`]s, encoded once and cheap to clone;
+//! [`encode_payload`] joins them into a polling response. Incoming ones decode into
+//! [`Packet`]s:
+//!
+//! ```
+//! use bytes::{Bytes, BytesMut};
+//! use tower_socketio::engine::{Frame, Str};
+//! use tower_socketio::protocol::engine_io::{self, Packet};
+//!
+//! let mut payload = BytesMut::new();
+//! let frames = [Frame::text("hello"), Frame::binary(vec![1, 2, 3])];
+//! engine_io::encode_payload(&frames, &mut payload);
+//! assert_eq!(&payload[..], b"4hello\x1ebAQID");
+//!
+//! let packets = engine_io::decode_payload(payload.freeze())?;
+//! assert_eq!(
+//!     packets,
+//!     [
+//!         Packet::Message(Str::from("hello")),
+//!         Packet::Binary(Bytes::from_static(&[1, 2, 3])),
+//!     ]
+//! );
+//! let ping = engine_io::decode_text(Str::from("2probe"))?;
+//! assert_eq!(ping, Packet::Ping { probe: true });
+//! # Ok::<(), engine_io::PayloadError>(())
+//! ```
 
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};

@@ -1,64 +1,12 @@
-//! Acknowledgements: turning values into event arguments and ack answers, and waiting for the
-//! client's answers.
+//! Event arguments: how a Rust value becomes a packet's arguments (`()` none, a tuple several,
+//! anything else one) and back, found by a probe serializer that stops at the top level.
 
 use serde::{
     Serialize,
     ser::{self, Impossible},
 };
 
-use crate::{
-    SocketRef,
-    value::{Value, ValueError, to_value},
-};
-
-/// A handler's result, or what [`AckSender::send`](crate::extract::AckSender::send) sends, as the
-/// answer to a client's acknowledgement.
-///
-/// Implemented for every `Serialize` type: `()` answers nothing, a tuple answers several
-/// arguments, `Result<T, E>` answers `Ok(T)` as `T` and `Err(e)` as `{"message": e}`, and any
-/// other value answers one argument.
-pub trait IntoAck: Send + 'static {
-    /// The ack's arguments, or `None` for no answer.
-    fn into_ack(self) -> Option<Result<Vec<Value>, ValueError>>;
-}
-
-impl<T: Serialize + Send + 'static> IntoAck for T {
-    fn into_ack(self) -> Option<Result<Vec<Value>, ValueError>> {
-        // A `Value` is already what the packet holds: moved, not serialized again (an echo or a
-        // relay answers with what it received, without copying it).
-        let mut slot = Some(self);
-        let any = &mut slot as &mut dyn std::any::Any;
-        if let Some(value) = any.downcast_mut::<Option<Value>>() {
-            return value.take().map(|v| Ok(vec![v]));
-        }
-        if let Some(args) = any.downcast_mut::<Option<crate::extract::Args>>() {
-            // Several arguments, as `Args` serializes (a tuple): an empty list answers an ack
-            // with no arguments, which `()` cannot.
-            return args.take().map(|a| Ok(a.0));
-        }
-        let this = slot?;
-        match shape(&this) {
-            Shape::Unit => None,
-            Shape::ResultOk | Shape::ResultErr => {
-                let err = matches!(shape(&this), Shape::ResultErr);
-                Some(to_value(&this).map(|v| {
-                    let inner = match v {
-                        Value::Object(fields) => fields.into_iter().next().map(|(_, v)| v),
-                        _ => None,
-                    }
-                    .unwrap_or(Value::Null);
-                    if err {
-                        vec![error_value(inner)]
-                    } else {
-                        spread(inner, false)
-                    }
-                }))
-            }
-            Shape::Tuple => Some(to_value(&this).map(|v| spread(v, true))),
-            Shape::Other => Some(to_value(&this).map(|v| vec![v])),
-        }
-    }
-}
+use super::value::{Value, ValueError, to_value};
 
 /// Event arguments from a value: `()` is none, a tuple is several, anything else is one.
 pub(crate) fn to_args<T: Serialize + ?Sized>(data: &T) -> Result<Vec<Value>, ValueError> {
@@ -69,14 +17,14 @@ pub(crate) fn to_args<T: Serialize + ?Sized>(data: &T) -> Result<Vec<Value>, Val
     }
 }
 
-fn spread(v: Value, tuple: bool) -> Vec<Value> {
+pub(crate) fn spread(v: Value, tuple: bool) -> Vec<Value> {
     match v {
         Value::Array(items) if tuple => items,
         other => vec![other],
     }
 }
 
-fn error_value(e: Value) -> Value {
+pub(crate) fn error_value(e: Value) -> Value {
     Value::Object(vec![("message".to_owned(), e)].into_iter().collect())
 }
 
@@ -85,48 +33,18 @@ pub(crate) fn error_object(message: &str) -> Value {
     error_value(Value::String(message.to_owned()))
 }
 
-/// Answers one ack, once.
-#[derive(Debug)]
-pub(crate) struct Acker {
-    pub(crate) socket: SocketRef,
-    pub(crate) id: Option<u64>,
-}
-
-impl Acker {
-    pub(crate) fn answer<T: IntoAck>(self, value: T) {
-        let Some(id) = self.id else { return };
-        match value.into_ack() {
-            None => {}
-            Some(Ok(args)) => self.socket.send_ack(id, args),
-            Some(Err(e)) => {
-                tracing::warn!(error = %e, "ack answer could not be serialized");
-                self.socket
-                    .send_ack(id, vec![error_object("the answer could not be serialized")]);
-            }
-        }
+/// One argument as itself; none or several as an array (what `Data<T>` and acks deserialize).
+pub(crate) fn args_value(mut args: Vec<Value>) -> Value {
+    if args.len() == 1 {
+        args.pop().unwrap_or(Value::Null)
+    } else {
+        Value::Array(args)
     }
-}
-
-/// Why an emit with acknowledgement got no usable answer.
-#[derive(Debug, thiserror::Error)]
-pub enum AckError {
-    /// No answer within the timeout.
-    #[error("acknowledgement timed out")]
-    Timeout,
-    /// The socket disconnected before answering.
-    #[error("the socket disconnected before acknowledging")]
-    Disconnected,
-    /// The answer did not deserialize into the expected type.
-    #[error("invalid acknowledgement data: {0}")]
-    Decode(#[from] ValueError),
-    /// The event could not be sent.
-    #[error(transparent)]
-    Send(#[from] crate::EmitError),
 }
 
 // What a value looks like at its top level, found by a serializer that stops at the first call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub(crate) enum Shape {
     Unit,
     Tuple,
     ResultOk,
@@ -149,7 +67,7 @@ impl ser::Error for Found {
     }
 }
 
-fn shape<T: Serialize + ?Sized>(v: &T) -> Shape {
+pub(crate) fn shape<T: Serialize + ?Sized>(v: &T) -> Shape {
     match v.serialize(Probe) {
         Ok(()) => Shape::Other,
         Err(Found(s)) => s,
@@ -265,19 +183,11 @@ mod tests {
     }
 
     #[test]
-    fn args_and_acks() {
+    fn args() {
         assert!(to_args(&()).unwrap().is_empty());
         assert_eq!(to_args(&(1, 2)).unwrap().len(), 2);
         assert_eq!(to_args(&vec![1, 2]).unwrap().len(), 1);
-        assert!(().into_ack().is_none());
-        assert_eq!(5.into_ack().unwrap().unwrap().len(), 1);
-        let err = Err::<i32, &str>("bad").into_ack().unwrap().unwrap();
-        assert_eq!(err.len(), 1);
-        assert_eq!(
-            err[0].clone().into_json(),
-            serde_json::json!({ "message": "bad" })
-        );
-        let ok = Ok::<(i32, i32), &str>((1, 2)).into_ack().unwrap().unwrap();
-        assert_eq!(ok.len(), 1);
+        assert_eq!(args_value(vec![Value::from(1)]), Value::from(1));
+        assert_eq!(args_value(vec![]), Value::Array(vec![]));
     }
 }

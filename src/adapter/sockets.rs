@@ -1,0 +1,95 @@
+//! What an adapter reaches of its namespace on this node: the local sockets, to deliver frames
+//! to, wait for acks from, describe and disconnect. The Socket.IO core, one floor up,
+//! implements these traits; the adapter never names the core's types.
+
+use std::{
+    fmt,
+    sync::{Arc, Weak},
+    time::Duration,
+};
+
+use super::{AckError, BoxFuture, EncodedPacket, Handshake};
+use crate::protocol::value::Value;
+
+/// What happened to a packet queued for one socket, and what is left to do once the adapter's
+/// locks are released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// Queued; nothing left to do.
+    Done,
+    /// Queued; the socket's outgoing listeners are still to be told.
+    Listeners,
+    /// Not queued: the socket is gone, or a volatile packet found no room.
+    Dropped,
+    /// Not queued: the queue is full, and the session is still to be closed.
+    Full,
+}
+
+/// One socket of this node.
+pub(crate) trait LocalSocket: Send + Sync {
+    /// The socket id.
+    fn id(&self) -> &str;
+    /// What the client sent when it connected.
+    fn handshake(&self) -> &Handshake;
+    /// Queues a packet's frames without running user code or closing anything: the adapter
+    /// calls it under its locks.
+    fn queue(&self, packet: &EncodedPacket, volatile: bool) -> Queued;
+    /// Finishes [`queue`](Self::queue), after the locks: tells the outgoing listeners, or
+    /// closes the session whose queue was full.
+    fn after_queue(&self, packet: &EncodedPacket, queued: Queued);
+    /// Sends a packet carrying ack id `ack_id` and waits for the answer, within `timeout`.
+    fn emit_with_ack(
+        &self,
+        packet: &EncodedPacket,
+        ack_id: u64,
+        volatile: bool,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<Vec<Value>, AckError>>;
+    /// Disconnects the socket from its namespace; with `close`, its whole connection.
+    fn disconnect(&self, close: bool);
+    /// An owned handle on the socket, for work after the locks are released.
+    fn boxed(&self) -> Box<dyn LocalSocket>;
+}
+
+/// A namespace's local sockets by id, as seen under the namespace's lock.
+pub(crate) trait SocketTable {
+    /// The socket with this id.
+    fn get(&self, id: &str) -> Option<&dyn LocalSocket>;
+    /// Calls `f` on every socket.
+    fn for_each(&self, f: &mut dyn FnMut(&dyn LocalSocket));
+}
+
+/// A namespace as its adapter reaches it on this node.
+pub(crate) trait LocalNamespace: Send + Sync {
+    /// Calls `f` with the namespace's sockets, under the namespace's lock: `f` must not call
+    /// user code.
+    fn with_sockets(&self, f: &mut dyn FnMut(&dyn SocketTable));
+}
+
+/// The namespace a [`LocalAdapter`](super::LocalAdapter) serves: made from the
+/// `WeakNamespace` an adapter factory receives (`LocalAdapter::new(ns)`). It does not keep the
+/// namespace alive.
+#[derive(Clone)]
+pub struct LocalNamespaceRef {
+    pub(crate) path: Arc<str>,
+    pub(crate) inner: Weak<dyn LocalNamespace>,
+}
+
+impl LocalNamespaceRef {
+    pub(crate) fn new(path: Arc<str>, inner: Weak<dyn LocalNamespace>) -> Self {
+        LocalNamespaceRef { path, inner }
+    }
+
+    /// The namespace's path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+}
+
+impl fmt::Debug for LocalNamespaceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalNamespaceRef")
+            .field("path", &self.path)
+            .finish()
+    }
+}
