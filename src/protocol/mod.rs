@@ -53,6 +53,8 @@ pub mod engine_io;
 mod frame;
 mod id;
 pub(crate) mod json;
+#[cfg(feature = "msgpack")]
+mod msgpack;
 mod packet;
 mod parser;
 pub(crate) mod value;
@@ -65,4 +67,6 @@ pub use self::packet::{
     DecodeLimits, Decoded, Encoded, Packet, PacketData, ParseError, PartialPacket, RESERVED_EVENTS,
     decode, encode,
 };
+#[cfg(feature = "msgpack")]
+pub use self::parser::MsgpackParser;
 pub use self::parser::{DecodeState, JsonParser, Parser};

@@ -101,6 +101,47 @@ impl Parser for JsonParser {
     }
 }
 
+/// The format of the npm package `socket.io-msgpack-parser` (feature `msgpack`): each packet is
+/// one binary message, the msgpack encoding of `{type, data, nsp, id}`; binary data is native
+/// msgpack `bin`, so there are no attachments. Give the official client the same parser:
+/// `io(url, { parser: require("socket.io-msgpack-parser") })`.
+#[cfg(feature = "msgpack")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MsgpackParser;
+
+#[cfg(feature = "msgpack")]
+impl Parser for MsgpackParser {
+    fn encode(&self, packet: &Packet) -> Vec<Frame> {
+        vec![Frame::Binary(super::msgpack::encode(packet))]
+    }
+
+    fn decode_text(
+        &self,
+        _: Str,
+        _: &mut DecodeState,
+        _: &DecodeLimits,
+    ) -> Result<Option<Packet>, ParseError> {
+        Err(ParseError::UnexpectedText)
+    }
+
+    fn decode_binary(
+        &self,
+        data: Bytes,
+        _: &mut DecodeState,
+        limits: &DecodeLimits,
+    ) -> Result<Option<Packet>, ParseError> {
+        let packet =
+            super::msgpack::decode(&data, limits).map_err(|e| ParseError::Binary(e.to_string()))?;
+        // As the JSON decoder does: a client may not send the events the protocol uses.
+        if let super::PacketData::Event { event, .. } = &packet.data
+            && super::RESERVED_EVENTS.contains(&event.as_str())
+        {
+            return Err(ParseError::ReservedEvent(event.clone()));
+        }
+        Ok(Some(packet))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,11 +2,14 @@
 // Socket.IO test server of tests/common/sio.rs and checks one scenario.
 //
 //   node tests/clients/sio_client.mjs --url http://127.0.0.1:PORT \
-//        --mode polling|websocket|upgrade --scenario NAME [--timeout MS]
+//        --mode polling|websocket|upgrade --scenario NAME [--timeout MS] [--parser msgpack]
+//
+// `--parser msgpack` makes every connection use `socket.io-msgpack-parser` (the server must be
+// built with the msgpack parser); the default is the client's own JSON parser.
 //
 // Scenarios: echo, acks, server_ack, binary, namespaces, order, large, concurrent, extract_fail,
 // client_disconnect, server_disconnect, transport_close, ping_timeout, no_namespace,
-// wait_disconnect.
+// wait_disconnect, broadcast.
 //
 // The server's contract: namespaces `/`, `/admin` (auth {token: "secret"}, else CONNECT_ERROR
 // "unauthorized" with data {code: 42}) and `/dyn-{id}`; any event without a handler is echoed to
@@ -23,11 +26,14 @@
 //
 // `wait_disconnect` (for the server's graceful close) prints `{"connected": ID}` as soon as the
 // socket is connected, then waits for the server to end it and prints the summary with the
-// disconnect reason. `no_namespace` opens a bare Engine.IO session at /socket.io/ that never
+// disconnect reason. `broadcast` (for the server's broadcasts) opens three sockets that answer
+// `bcast` (n, buffer) through its ack with {k, n, bin}, prints `{"connected": [IDS]}`, and
+// succeeds once each has received `bcast-end` with {n: 3, bin: <04 05 06>}. `no_namespace` opens a bare Engine.IO session at /socket.io/ that never
 // sends a Socket.IO CONNECT, and succeeds when the server closes it within --within MS (5000).
 import { io, Manager } from "socket.io-client";
 import { Socket as EngineSocket } from "engine.io-client";
 import { isDeepStrictEqual } from "node:util";
+import msgpackParser from "socket.io-msgpack-parser";
 
 const MODES = ["polling", "websocket", "upgrade"];
 const args = {};
@@ -59,7 +65,7 @@ function done(summary) {
     s.expectClose = true;
     if (s.connected) s.disconnect();
   }
-  const line = { ok: true, client: "socket.io-client", mode, scenario, transport: expectedTransport, ...summary };
+  const line = { ok: true, client: "socket.io-client", mode, scenario, transport: expectedTransport, parser: parserName, ...summary };
   process.stdout.write(JSON.stringify(line) + "\n");
   // Let the close packets go out, but never linger.
   process.exitCode = 0;
@@ -82,7 +88,11 @@ function canon(v) {
   return v;
 }
 
-const options = (extra = {}) => ({ transports, upgrade: mode === "upgrade", forceNew: true, reconnection: false, ...extra });
+const PARSERS = { json: undefined, msgpack: msgpackParser };
+const parserName = args.parser ?? "json";
+if (!(parserName in PARSERS)) fail(`--parser must be one of ${Object.keys(PARSERS).join("|")}`);
+const parser = PARSERS[parserName] ? { parser: PARSERS[parserName] } : {};
+const options = (extra = {}) => ({ transports, upgrade: mode === "upgrade", forceNew: true, reconnection: false, ...parser, ...extra });
 
 /// Watches a socket: an error or a disconnect that the scenario did not announce fails the run.
 function watch(socket, label) {
@@ -406,6 +416,27 @@ const scenarios = {
     process.stdout.write(JSON.stringify({ connected: id }) + "\n");
     const [r] = await reason;
     return { id, reason: r };
+  },
+
+  // For the broadcast test: three sockets answer a broadcast with an ack, then wait for a plain
+  // broadcast.
+  async broadcast() {
+    const sockets = await Promise.all([0, 1, 2].map(() => connect()));
+    await Promise.all(sockets.map(checkTransport));
+    const ends = sockets.map((s, k) => {
+      s.on("bcast", (n, bin, ack) => {
+        if (typeof ack !== "function") fail(`bcast came to socket ${k} without an ack callback`);
+        if (!isBinary(bin)) fail(`bcast came with ${JSON.stringify(bin)}, not binary`);
+        ack({ k, n, bin });
+      });
+      return once(s, "bcast-end");
+    });
+    process.stdout.write(JSON.stringify({ connected: sockets.map((s) => s.id) }) + "\n");
+    for (const got of await Promise.all(ends)) {
+      assertEq("bcast-end", got, [{ n: 3, bin: Buffer.from([4, 5, 6]) }]);
+      if (!isBinary(got[0].bin)) fail("bcast-end came without binary");
+    }
+    return { sockets: sockets.length };
   },
 
   // An Engine.IO session at the Socket.IO path that never connects to a namespace: the server
