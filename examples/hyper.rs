@@ -6,17 +6,19 @@ use std::{convert::Infallible, net::SocketAddr};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::{Request, Response, body::Incoming, server::conn::http1};
+use hyper::{Request, Response, StatusCode, body::Incoming, server::conn::http1};
 use hyper_util::{rt::TokioIo, service::TowerToHyperService};
 use tower_layer::Layer;
 use tower_socketio::{SocketIo, SocketRef, extract::Data};
 
 async fn rest(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let body = match req.uri().path() {
-        "/api/health" => "ok",
-        _ => "not found",
+    let (status, body) = match req.uri().path() {
+        "/api/health" => (StatusCode::OK, "ok"),
+        _ => (StatusCode::NOT_FOUND, "not found"),
     };
-    Ok(Response::new(Full::new(Bytes::from(body))))
+    let mut res = Response::new(Full::new(Bytes::from(body)));
+    *res.status_mut() = status;
+    Ok(res)
 }
 
 #[tokio::main]

@@ -1,4 +1,6 @@
 #![doc = include_str!("../README.md")]
+#![doc = ""]
+#![doc = include_str!("../docs/guide.md")]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -1,12 +1,17 @@
-//! Run with `cargo run --example chat` (`PORT=4000` to change the port), then open
-//! <http://127.0.0.1:3000> in two browser windows.
+//! Run with `./scripts/chat` (installs the browser client with `npm ci` when it is missing, then
+//! `cargo run --example chat`; `PORT=4000` changes the port), then open <http://127.0.0.1:3000>
+//! in two browser windows.
 //!
 //! A chat server: an axum app on 127.0.0.1 with Socket.IO rooms and a REST API that shares their
-//! state. The page uses the official browser client, served from `node_modules` when the npm
-//! package `socket.io-client` is installed beside the crate, and from the official CDN otherwise.
+//! state. The page uses the official browser client, which the server serves itself from the npm
+//! package `socket.io-client` installed beside the crate (`node_modules/`): the page needs nothing
+//! from outside 127.0.0.1. Without the package the page says so, and how to install it.
 //!
 //! Socket.IO (namespace `/`, auth `{ "name": <non-empty string> }`):
 //! - `join` room → ack `{ room, members: [names, sorted] }`; the others get `user joined`.
+//! - `switch` room → leaves every other room (their members get `user left`), joins `room` (its
+//!   members get `user joined`, unless already in it) → ack `{ room, members }`. The page uses it
+//!   to change room on its one connection.
 //! - `leave` room → ack `{ ok: true }`; the others get `user left`.
 //! - `message` `{ room, text }` → the other members get `message` `{ room, from, text, at }`;
 //!   ack `{ ok: true }`.
@@ -104,6 +109,22 @@ fn on_connect(socket: SocketRef, Data(auth): Data<Auth>) {
     );
 
     socket.on(
+        "switch",
+        |socket: SocketRef, io: SocketIo, Data(room): Data<String>| async move {
+            let rooms = socket.rooms();
+            for old in rooms.iter().filter(|r| *r != socket.id() && **r != room) {
+                socket.leave(old.as_str());
+                tell_room(&socket, "user left", old).await;
+            }
+            if !rooms.contains(&room) {
+                socket.join(room.as_str());
+                tell_room(&socket, "user joined", &room).await;
+            }
+            json!({ "room": room, "members": members(&io, &room).await })
+        },
+    );
+
+    socket.on(
         "leave",
         |socket: SocketRef, Data(room): Data<String>| async move {
             socket.leave(room.as_str());
@@ -190,7 +211,9 @@ async fn announce(
 }
 
 const PAGE: &str = include_str!("index.html");
-const CDN_CLIENT: &str = "https://cdn.socket.io/4.8.1/socket.io.min.js";
+const CLIENT_TAG: &str = r#"<script src="/vendor/socket.io.min.js"></script>"#;
+/// A one-colour square, so that the browser's request for an icon finds one.
+const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2a6"/></svg>"##;
 
 /// The official browser client from `node_modules`, if installed beside the crate.
 fn local_client() -> Option<PathBuf> {
@@ -199,13 +222,15 @@ fn local_client() -> Option<PathBuf> {
     path.exists().then_some(path)
 }
 
+/// The page, loading the client from this server when it has it; without it, the page loads no
+/// client and shows why (see `index.html`).
 async fn page() -> Html<String> {
-    let src = if local_client().is_some() {
-        "/vendor/socket.io.min.js"
+    let tag = if local_client().is_some() {
+        CLIENT_TAG
     } else {
-        CDN_CLIENT
+        ""
     };
-    Html(PAGE.replace("{{CLIENT_SRC}}", src))
+    Html(PAGE.replace("{{CLIENT}}", tag))
 }
 
 async fn client_js() -> Response {
@@ -213,6 +238,10 @@ async fn client_js() -> Response {
         Some(Ok(js)) => ([(header::CONTENT_TYPE, "text/javascript")], js).into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+async fn favicon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON).into_response()
 }
 
 #[tokio::main]
@@ -224,6 +253,7 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new()
         .route("/", get(page))
         .route("/vendor/socket.io.min.js", get(client_js))
+        .route("/favicon.ico", get(favicon))
         .route("/api/rooms", get(list_rooms))
         .route("/api/rooms/{room}/announce", post(announce))
         .with_state(io)
@@ -234,6 +264,13 @@ async fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    if local_client().is_none() {
+        eprintln!(
+            "warning: node_modules/socket.io-client is missing: the page cannot connect. \
+             Run `npm ci` in {} (./scripts/chat does), then reload the page.",
+            env!("CARGO_MANIFEST_DIR")
+        );
+    }
     println!("chat on http://{}", listener.local_addr()?);
     axum::serve(listener, app).await
 }

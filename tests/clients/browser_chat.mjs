@@ -7,9 +7,15 @@
 // Two pages enter room `lobby` as alice and bob, a third enters room `other` as carol (fill
 // #name and #room, click #enter, wait for #status[data-joined]); alice sends a message (#text,
 // #submit); bob sees it in #log, carol sees nothing of it (checked after an announcement to her
-// room reached her page, which the server queues after the message). The pages must load the
-// client from the server itself (/vendor/socket.io.min.js): every request leaving 127.0.0.1 is
-// aborted, and any page error fails the run. No screenshots.
+// room reached her page, which the server queues after the message). Each message line shows its
+// time (a <time> from the server's timestamp) and its sender. Alice then changes room to `other`
+// on the same page: lobby messages stop reaching her, `other` hears her, both member lists
+// follow, and the page still holds one connection (one WebSocket, the same socket id); then back.
+// A fifth page, 375 px wide (a phone), enters the lobby as erin: the lobby's member lists gain and
+// then lose her, and nothing on it overflows horizontally, even with a long unbroken message.
+// The pages must load the client from the server itself (/vendor/socket.io.min.js): every
+// request leaving 127.0.0.1 is aborted, and any console error or page error fails the run. No
+// screenshots.
 //
 // Chromium: the system's (Debian package `chromium`), headless, with a fresh temporary profile.
 // Prints one JSON line and exits 0 on success; exits 1 with a message on stderr otherwise.
@@ -66,9 +72,10 @@ if (!existsSync("node_modules/socket.io-client/dist/socket.io.min.js")) {
 const { chromium } = require("playwright-core");
 const origin = new URL(url).origin;
 
-async function enter(name, room) {
+async function enter(name, room, viewport) {
   const page = await context.newPage();
   page.setDefaultTimeout(STEP_MS);
+  if (viewport) await page.setViewportSize(viewport);
   page.on("pageerror", (e) => fail(`${name}'s page: ${e?.stack ?? e}`));
   page.on("console", (m) => {
     if (m.type() === "error") fail(`${name}'s page console: ${m.text()}`);
@@ -83,16 +90,46 @@ async function enter(name, room) {
   return page;
 }
 
-/// The texts of the page's log lines.
-const lines = (page) => page.$$eval("#log p", (ps) => ps.map((p) => p.textContent));
+/// The texts of the page's log lines, without their times.
+const lines = (page) => page.$$eval("#log p .body", (ps) => ps.map((p) => p.textContent));
 
-/// Waits until the page's log has a line equal to `text`.
+/// Waits until the page's log has a line equal to `text` (without its time).
 async function seen(page, text) {
   await page.waitForFunction(
-    (t) => [...document.querySelectorAll("#log p")].some((p) => p.textContent === t),
+    (t) => [...document.querySelectorAll("#log p .body")].some((p) => p.textContent === t),
     text,
     { timeout: STEP_MS },
   );
+}
+
+/// Waits until the page's member list is `names`.
+async function membersAre(page, names) {
+  await page.waitForFunction(
+    (n) => JSON.stringify([...document.querySelectorAll("#members li")].map((li) => li.textContent)) === n,
+    JSON.stringify(names),
+    { timeout: STEP_MS },
+  );
+}
+
+/// The page's message lines: sender, text, time shown and its `datetime`.
+const messages = (page) =>
+  page.$$eval("#log p.msg, #log p.mine", (ps) =>
+    ps.map((p) => ({
+      from: p.querySelector(".from")?.textContent,
+      body: p.querySelector(".body")?.textContent,
+      time: p.querySelector("time")?.textContent,
+      datetime: p.querySelector("time")?.dateTime,
+    })),
+  );
+
+/// How many WebSockets the page opened, and its socket's id.
+const connection = (page) => page.evaluate(() => ({ websockets: window.__websockets, id: socket.id }));
+
+/// Changes room on the page as a user does (the room field, then Enter).
+async function changeRoom(page, room) {
+  await page.fill("#room", room);
+  await page.click("#enter");
+  await page.waitForSelector(`#status[data-joined="${room}"]`);
 }
 
 async function announce(room, text) {
@@ -130,6 +167,17 @@ async function main() {
     outside.push(u);
     return route.abort();
   });
+  // Counts the WebSockets each page opens.
+  await context.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.__websockets = 0;
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__websockets++;
+      }
+    };
+  });
 
   step = "enter";
   const alice = await enter("alice", "lobby");
@@ -161,9 +209,76 @@ async function main() {
   assert.deepEqual(await lines(alice), ["bob joined lobby", `me: ${text}`, "server: sync"], "alice's log");
   assert.deepEqual(await lines(bob), [`alice: ${text}`, "server: sync"], "bob's log");
 
+  step = "time and sender";
+  const now = Date.now();
+  for (const [page, from] of [[bob, "alice"], [alice, "me"]]) {
+    const [first] = (await messages(page)).filter((m) => m.from === from);
+    assert.ok(first, `a message from ${from} on the page`);
+    assert.equal(first.body, `${from}: ${text}`);
+    assert.match(first.time, /\d/, `the time shown: ${first.time}`);
+    assert.ok(Math.abs(Date.parse(first.datetime) - now) < 120000, `the message's time: ${first.datetime}`);
+  }
+
+  step = "members";
+  await membersAre(alice, ["alice", "bob"]);
+  await membersAre(bob, ["alice", "bob"]);
+  await membersAre(carol, ["carol"]);
+
+  step = "change room";
+  const before = await connection(alice);
+  assert.equal(before.websockets, 1, "alice's page opened one WebSocket");
+  await changeRoom(alice, "other");
+  assert.equal(await alice.textContent("#status"), "in other with alice, carol");
+  await membersAre(alice, ["alice", "carol"]);
+  await seen(carol, "alice joined other");
+  await membersAre(carol, ["alice", "carol"]);
+  await seen(bob, "alice left lobby");
+  await membersAre(bob, ["bob"]);
+  // The lobby no longer reaches alice: bob's message (acknowledged, so queued before the
+  // announcement that follows) is not on her page when the announcement to `other` is.
+  await bob.fill("#text", "anyone still here?");
+  await bob.click("#submit");
+  await seen(bob, "me: anyone still here?");
+  assert.equal(await announce("other", "after the change"), 2);
+  await seen(alice, "server: after the change");
+  assert.ok(!(await lines(alice)).some((l) => l.includes("anyone still here?")), "alice got the lobby's message after leaving it");
+  // The new room hears her.
+  await alice.fill("#text", "hi carol");
+  await alice.click("#submit");
+  await seen(carol, "alice: hi carol");
+  // And back to the lobby, still on the same connection.
+  await changeRoom(alice, "lobby");
+  await seen(bob, "alice joined lobby");
+  await membersAre(bob, ["alice", "bob"]);
+  await membersAre(alice, ["alice", "bob"]);
+  await seen(carol, "alice left other");
+  await membersAre(carol, ["carol"]);
+  assert.deepEqual(await connection(alice), before, "alice's page kept its one connection");
+  assert.equal(await announce("lobby", "back"), 2, "the lobby counts alice once");
+
+  step = "phone";
+  const erin = await enter("erin", "lobby", { width: 375, height: 720 });
+  await membersAre(alice, ["alice", "bob", "erin"]);
+  await membersAre(bob, ["alice", "bob", "erin"]);
+  await erin.fill("#text", `a long word: ${"x".repeat(120)}`);
+  await erin.click("#submit");
+  await seen(alice, `erin: a long word: ${"x".repeat(120)}`);
+  await seen(erin, `me: a long word: ${"x".repeat(120)}`);
+  const width = await erin.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    inner: window.innerWidth,
+  }));
+  assert.equal(width.inner, 375, "the phone page's width");
+  assert.ok(width.scroll <= width.inner, `the phone page overflows: ${JSON.stringify(width)}`);
+  await erin.close();
+  await seen(alice, "erin left lobby");
+  await membersAre(alice, ["alice", "bob"]);
+  await membersAre(bob, ["alice", "bob"]);
+
   step = "leave";
   await bob.close();
   await seen(alice, "bob left lobby");
+  await membersAre(alice, ["alice"]);
   assert.deepEqual(outside, [], "requests outside 127.0.0.1");
 
   step = "close";

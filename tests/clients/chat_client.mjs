@@ -10,13 +10,17 @@
 //   as `{ room, from, text, at }` (`at`: a number of ms since the epoch); its ack is `{ ok: true }`;
 // - `leave` answers `{ ok: true }`; the other members get `user left`, and the leaver no longer
 //   gets the room's messages;
+// - `switch` room leaves every other room (their members get `user left`, and the switcher no
+//   longer gets their messages) and joins the room (its members get `user joined`), answering
+//   `{ room, members }`; switching to the room one is in changes nothing;
 // - a member who disconnects: each of their rooms gets `user left`;
 // - `GET /api/rooms`: `[{ name, members }]` sorted by name, without the sockets' own rooms;
 // - `POST /api/rooms/{room}/announce { text }`: 202 `{ recipients }`, and the members get
 //   `message` from "server";
 // - `GET /` is the page, and loads the client from `/vendor/socket.io.min.js` (served from
 //   node_modules) when node_modules/socket.io-client is installed in the working directory (the
-//   repository root, beside the crate).
+//   repository root, beside the crate); without it, the page loads no client at all (it then
+//   explains how to install it); `GET /favicon.ico` answers 200 with an image.
 //
 // Every client records every event it receives, in order; checks take them one at a time, so an
 // unexpected event fails the run. "Nothing else arrived" is made exact by a sync point: an
@@ -244,6 +248,34 @@ async function main() {
   await sync("lobby", [mia]);
   idle(mia, ada, zed, bo);
 
+  step = "switch";
+  // bo moves from `other` to `lobby` on the same connection.
+  assert.deepEqual(await bo.ask("switch", "lobby"), { room: "lobby", members: ["bo", "mia"] }, "bo switch lobby");
+  await zed.expect("user left", { room: "other", name: "bo" });
+  await ada.expect("user left", { room: "other", name: "bo" });
+  await mia.expect("user joined", { room: "lobby", name: "bo" });
+  await sync("other", [zed, ada]);
+  await sync("lobby", [mia, bo]);
+  await rooms([{ name: "lobby", members: 2 }, { name: "other", members: 2 }]);
+  // `other` no longer reaches bo: his next event is the lobby's.
+  await say(zed, "other", "bo moved");
+  await ada.expect("message", { room: "other", from: "zed", text: "bo moved" });
+  await sync("other", [zed, ada]);
+  await sync("lobby", [mia, bo]);
+  // Into the room one is in: the same answer, nobody told.
+  assert.deepEqual(await bo.ask("switch", "lobby"), { room: "lobby", members: ["bo", "mia"] }, "bo switch lobby again");
+  await sync("lobby", [mia, bo]);
+  await sync("other", [zed, ada]);
+  // And back, for the next step.
+  assert.deepEqual(await bo.ask("switch", "other"), { room: "other", members: ["ada", "bo", "zed"] }, "bo switch other");
+  await mia.expect("user left", { room: "lobby", name: "bo" });
+  await zed.expect("user joined", { room: "other", name: "bo" });
+  await ada.expect("user joined", { room: "other", name: "bo" });
+  await sync("lobby", [mia]);
+  await sync("other", [zed, ada, bo]);
+  await rooms([{ name: "lobby", members: 1 }, { name: "other", members: 3 }]);
+  idle(mia, ada, zed, bo);
+
   step = "disconnect";
   // zed is in both rooms when the connection goes: both rooms hear it.
   await join(zed, "lobby", ["mia", "zed"]);
@@ -270,11 +302,11 @@ async function main() {
   const page = await http("GET", "/");
   assert.equal(page.status, 200, "GET /");
   assert.match(page.type, /^text\/html/, "GET / content-type");
-  for (const id of ["name", "room", "enter", "status", "log", "text", "submit"]) {
+  for (const id of ["name", "room", "enter", "status", "log", "members", "text", "submit"]) {
     assert.ok(page.text.includes(`id="${id}"`), `the page should have #${id}`);
   }
   const local = "node_modules/socket.io-client/dist/socket.io.min.js";
-  let client = "cdn";
+  let client = "missing";
   if (existsSync(local)) {
     client = "vendor";
     assert.ok(page.text.includes('<script src="/vendor/socket.io.min.js"></script>'), "the page should load the client from /vendor/socket.io.min.js");
@@ -285,7 +317,11 @@ async function main() {
   } else {
     assert.ok(!page.text.includes("/vendor/"), "without node_modules the page should not load /vendor/");
   }
-  assert.ok(!page.text.includes("{{CLIENT_SRC}}"), "the page template should be filled");
+  assert.ok(!page.text.includes("{{"), "the page template should be filled");
+  assert.ok(!/(src|href)="(https?:)?\/\//.test(page.text), "the page should load nothing from another host");
+  const icon = await http("GET", "/favicon.ico");
+  assert.equal(icon.status, 200, "GET /favicon.ico");
+  assert.match(icon.type, /^image\//, "GET /favicon.ico content-type");
 
   clearTimeout(timer);
   process.stdout.write(JSON.stringify({ ok: true, client: "socket.io-client", scenario: "chat", page_client: client }) + "\n");
