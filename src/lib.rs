@@ -25,5 +25,5 @@ pub use socket::{DisconnectReason, Extensions, Namespace, Socket, SocketRef, Wea
 
 /// Dynamic values with binary: what events carry.
 pub mod value {
-    pub use crate::protocol::value::{Value, ValueError, from_value, to_value};
+    pub use crate::protocol::value::{Text, Value, ValueError, from_value, to_value};
 }

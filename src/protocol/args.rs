@@ -30,7 +30,7 @@ pub(crate) fn error_value(e: Value) -> Value {
 
 /// The error object `{"message": …}` answered to an ack.
 pub(crate) fn error_object(message: &str) -> Value {
-    error_value(Value::String(message.to_owned()))
+    error_value(Value::from(message))
 }
 
 /// One argument as itself; none or several as an array (what `Data<T>` and acks deserialize).

@@ -39,6 +39,17 @@ impl Str {
         }
     }
 
+    /// A sub-slice sharing the buffer, or `None` when the range is out of bounds or not on
+    /// character boundaries.
+    pub(crate) fn get(&self, range: std::ops::Range<usize>) -> Option<Str> {
+        self.as_str().get(range.clone())?;
+        Some(Str {
+            buf: self.buf.clone(),
+            start: self.start + range.start,
+            end: self.start + range.end,
+        })
+    }
+
     /// The text from byte `start` on (see [`Str::slice`]).
     pub(crate) fn slice_from(&self, start: usize) -> Str {
         self.slice(start..self.len())

@@ -65,7 +65,7 @@ pub use self::frame::{Frame, Str};
 pub(crate) use self::id::new_id;
 pub use self::packet::{
     DecodeLimits, Decoded, Encoded, Packet, PacketData, ParseError, PartialPacket, RESERVED_EVENTS,
-    decode, encode,
+    decode, decode_shared, encode,
 };
 #[cfg(feature = "msgpack")]
 pub use self::parser::MsgpackParser;

@@ -350,7 +350,7 @@ impl<'a> Reader<'a> {
             }
             (0, true, 8) => {
                 let ms = i64::from_be_bytes(self.array()?);
-                Ok(Item::Value(iso_date(ms).map_or(Value::Null, Value::String)))
+                Ok(Item::Value(iso_date(ms).map_or(Value::Null, Value::from)))
             }
             (0, false, _) => Ok(Item::Value(self.bytes(len)?)),
             _ => {
@@ -388,18 +388,18 @@ impl<'a> Reader<'a> {
             Marker::I64 => Value::Number(i64::from_be_bytes(self.array()?).into()),
             Marker::F32 => Self::float(f64::from(f32::from_be_bytes(self.array()?))),
             Marker::F64 => Self::float(f64::from_be_bytes(self.array()?)),
-            Marker::FixStr(n) => Value::String(self.string(usize::from(n))?),
+            Marker::FixStr(n) => Value::from(self.string(usize::from(n))?),
             Marker::Str8 => {
                 let n = self.u8()?;
-                Value::String(self.string(usize::from(n))?)
+                Value::from(self.string(usize::from(n))?)
             }
             Marker::Str16 => {
                 let n = self.u16()?;
-                Value::String(self.string(n)?)
+                Value::from(self.string(n)?)
             }
             Marker::Str32 => {
                 let n = self.u32()?;
-                Value::String(self.string(n)?)
+                Value::from(self.string(n)?)
             }
             Marker::Bin8 => {
                 let n = self.u8()?;
@@ -465,7 +465,7 @@ impl<'a> Reader<'a> {
     fn key(&mut self) -> Result<String, MsgpackError> {
         let at = self.pos;
         match self.item(0) {
-            Ok(Item::Value(Value::String(k))) => Ok(k),
+            Ok(Item::Value(Value::String(k))) => Ok(k.into_string()),
             Ok(_) | Err(MsgpackError::TooDeep) => Err(MsgpackError::NonStringKey(at)),
             Err(e) => Err(e),
         }
@@ -621,7 +621,7 @@ pub(crate) fn decode(data: &[u8], limits: &DecodeLimits) -> Result<Packet, Msgpa
                 return Err(shape("an array starting with the event name"));
             };
             PacketData::Event {
-                event,
+                event: event.into_string(),
                 args: items.collect(),
             }
         }
@@ -636,7 +636,11 @@ pub(crate) fn decode(data: &[u8], limits: &DecodeLimits) -> Result<Packet, Msgpa
         (_, Some(v @ (Value::Object(_) | Value::String(_)))) => PacketData::ConnectError(v),
         (_, _) => return Err(shape("a map or a string")),
     };
-    Ok(Packet { ns, data, id })
+    Ok(Packet {
+        ns: ns.into_string(),
+        data,
+        id,
+    })
 }
 
 #[cfg(test)]
@@ -715,7 +719,7 @@ mod tests {
                     json(serde_json::json!({"a": [1, 2], "b": {}, "c": u64::MAX, "d": i64::MIN})),
                     bytes(&[1, 2, 3]),
                     Value::Array(vec![Value::Object(vec![("deep".into(), bytes(&[0; 300]))])]),
-                    Value::String("x".repeat(70_000)),
+                    Value::from("x".repeat(70_000)),
                 ],
                 Some(7),
             ),

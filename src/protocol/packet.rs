@@ -14,7 +14,7 @@
 use bytes::Bytes;
 
 use super::json::{self, JsonError, json_len_hint, write_json, write_json_str};
-use super::value::Value;
+use super::{Str, value::Value};
 
 /// Event names a socket may neither emit nor listen to: the protocol uses them.
 pub const RESERVED_EVENTS: &[&str] = &[
@@ -364,8 +364,14 @@ fn split_digits(s: &str) -> (&str, &str) {
 
 /// Parses the JSON payload with our own parser ([`json::parse`]), which accepts what
 /// serde_json accepts, builds the same [`Value`] and applies serde_json's recursion limit.
-fn parse_json(s: &str) -> Result<Value, ParseError> {
-    json::parse(s).map_err(|e| match e {
+/// With `src` (the message `s` is the end of), long strings share its buffer.
+fn parse_json(s: &str, src: Option<&Str>) -> Result<Value, ParseError> {
+    let shared = src.and_then(|src| src.get(src.len() - s.len()..src.len()));
+    match &shared {
+        Some(shared) => json::parse_shared(shared),
+        None => json::parse(s),
+    }
+    .map_err(|e| match e {
         JsonError::TrailingData { .. } => ParseError::TrailingData,
         JsonError::Invalid { .. } => ParseError::Json(e.to_string()),
     })
@@ -381,6 +387,17 @@ fn parse_json(s: &str) -> Result<Value, ParseError> {
 /// send it) a namespace may end the packet without a `,` on CONNECT and DISCONNECT, e.g.
 /// `1/admin`; on other types that is [`ParseError::UnterminatedNamespace`].
 pub fn decode(text: &str, limits: &DecodeLimits) -> Result<Decoded, ParseError> {
+    decode_in(text, None, limits)
+}
+
+/// Decodes a text packet from a client, as [`decode`] does; the message's long string
+/// arguments that need no unescaping share its buffer instead of being copied (and are known
+/// to need no escaping when they are written again: an echo or a relay copies them once).
+pub fn decode_shared(msg: &Str, limits: &DecodeLimits) -> Result<Decoded, ParseError> {
+    decode_in(msg, Some(msg), limits)
+}
+
+fn decode_in(text: &str, src: Option<&Str>, limits: &DecodeLimits) -> Result<Decoded, ParseError> {
     let mut chars = text.chars();
     let first = chars.next().ok_or(ParseError::Empty)?;
     let kind = Kind::from_char(first).ok_or(ParseError::UnknownType(first))?;
@@ -451,7 +468,7 @@ pub fn decode(text: &str, limits: &DecodeLimits) -> Result<Decoded, ParseError> 
     let payload = if rest.is_empty() {
         None
     } else {
-        Some(parse_json(rest)?)
+        Some(parse_json(rest, src)?)
     };
     let shape = |expected| ParseError::Shape {
         packet: kind.name(),
@@ -474,10 +491,10 @@ pub fn decode(text: &str, limits: &DecodeLimits) -> Result<Decoded, ParseError> 
                 return Err(shape(expected));
             };
             if RESERVED_EVENTS.contains(&event.as_str()) {
-                return Err(ParseError::ReservedEvent(event));
+                return Err(ParseError::ReservedEvent(event.into_string()));
             }
             PacketData::Event {
-                event,
+                event: event.into_string(),
                 args: items.collect(),
             }
         }
@@ -1400,18 +1417,14 @@ mod tests {
     #[test]
     fn large_payloads() {
         let big = "z".repeat(500 * 1024);
-        let p = packet("/", event("big", vec![Value::String(big.clone())]), Some(1));
+        let p = packet("/", event("big", vec![Value::from(big.clone())]), Some(1));
         let enc = round_trip(&p);
         assert_eq!(enc.text.len(), big.len() + r#"21["big",""]"#.len());
         // The size estimate sized the buffer once.
         assert!(enc.text.capacity() < enc.text.len() + 128);
 
         let escaped = "\"\n".repeat(100 * 1024);
-        round_trip(&packet(
-            "/",
-            event("esc", vec![Value::String(escaped)]),
-            None,
-        ));
+        round_trip(&packet("/", event("esc", vec![Value::from(escaped)]), None));
 
         let blob = Bytes::from(vec![0xabu8; 1024 * 1024]);
         let p = packet("/", event("blob", vec![Value::Bytes(blob.clone())]), None);

@@ -75,7 +75,7 @@ impl Parser for JsonParser {
         if state.partial.take().is_some() {
             return Err(ParseError::ExpectedAttachment);
         }
-        match packet::decode(&msg, limits)? {
+        match packet::decode_shared(&msg, limits)? {
             Decoded::Complete(p) => Ok(Some(p)),
             Decoded::Partial(p) => {
                 state.partial = Some(p);

@@ -5,5 +5,5 @@
 mod read;
 mod write;
 
-pub(crate) use self::read::{JsonError, parse};
+pub(crate) use self::read::{JsonError, parse, parse_shared};
 pub(crate) use self::write::{json_len_hint, write_json, write_json_str};

@@ -14,7 +14,18 @@
 use serde_json::Number;
 
 use super::write::next_escape;
-use crate::protocol::value::Value;
+use crate::protocol::{
+    Str,
+    value::{Text, Value},
+};
+
+/// The shortest string literal worth sharing with the message instead of copying: below it, a
+/// copy costs no more than the shared buffer's reference count.
+const SHARE_MIN: usize = 32;
+
+/// A shared string keeps its whole message alive: it is shared only when it is at least this
+/// fraction (1/16) of the message, so what a stored value keeps alive is bounded.
+const SHARE_FRACTION: usize = 16;
 
 /// How many arrays and objects may be open at once; opening one more is an error.
 ///
@@ -50,13 +61,37 @@ pub(crate) enum JsonError {
 /// Parses `s` as exactly one JSON value, with optional whitespace (space, tab, line feed,
 /// carriage return) around it.
 pub(crate) fn parse(s: &str) -> Result<Value, JsonError> {
-    let mut parser = Parser { s, pos: 0 };
-    let value = parser.value()?;
-    parser.skip_ws();
-    if parser.pos < s.len() {
-        return Err(JsonError::TrailingData { offset: parser.pos });
+    Parser {
+        s,
+        src: None,
+        pos: 0,
     }
-    Ok(value)
+    .whole()
+}
+
+/// Parses like [`parse`]; a long string literal that needs no unescaping shares `s`'s buffer
+/// (see [`SHARE_MIN`], [`SHARE_FRACTION`]) instead of being copied.
+pub(crate) fn parse_shared(s: &Str) -> Result<Value, JsonError> {
+    Parser {
+        s: s.as_str(),
+        src: Some(s),
+        pos: 0,
+    }
+    .whole()
+}
+
+impl Parser<'_> {
+    /// The whole text as one value.
+    fn whole(mut self) -> Result<Value, JsonError> {
+        let s = self.s;
+        let parser = &mut self;
+        let value = parser.value()?;
+        parser.skip_ws();
+        if parser.pos < s.len() {
+            return Err(JsonError::TrailingData { offset: parser.pos });
+        }
+        Ok(value)
+    }
 }
 
 /// An array or object whose items are being parsed.
@@ -95,6 +130,8 @@ impl Frame {
 struct Parser<'a> {
     /// The whole text.
     s: &'a str,
+    /// The message the text is, when its strings may share its buffer.
+    src: Option<&'a Str>,
     /// The byte offset of the next byte to read.
     pos: usize,
 }
@@ -247,7 +284,10 @@ impl<'a> Parser<'a> {
             return Err(invalid("expected a string key", self.pos));
         }
         self.pos += 1;
-        let key = self.string()?;
+        let key = match self.literal_string()? {
+            Ok((from, to)) => self.slice(from, to)?.to_owned(),
+            Err(unescaped) => unescaped,
+        };
         self.skip_ws();
         if self.peek() != Some(b':') {
             return Err(invalid("expected `:`", self.pos));
@@ -269,17 +309,39 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
-    /// Parses the rest of a string literal, its opening quote already consumed.
+    /// Parses the rest of a string literal, its opening quote already consumed, as a value's
+    /// string: one without escapes is known to need none when written again, and a long one
+    /// shares the message's buffer.
+    fn string(&mut self) -> Result<Text, JsonError> {
+        Ok(match self.literal_string()? {
+            Ok((from, to)) => {
+                let len = to - from;
+                let shared = self
+                    .src
+                    .filter(|_| {
+                        len >= SHARE_MIN && len.saturating_mul(SHARE_FRACTION) >= self.s.len()
+                    })
+                    .and_then(|src| src.get(from..to));
+                Text::plain(
+                    shared.unwrap_or_else(|| Str::from(self.s.get(from..to).unwrap_or_default())),
+                )
+            }
+            Err(unescaped) => Text::from(unescaped),
+        })
+    }
+
+    /// Parses the rest of a string literal, its opening quote already consumed: the range of
+    /// its text when it has no escape, or its unescaped text.
     ///
     /// Plain runs (no `"`, `\` or control character) are found by [`next_escape`] and copied
-    /// whole; a string without escapes is a single copy of exactly its length.
-    fn string(&mut self) -> Result<String, JsonError> {
+    /// whole.
+    fn literal_string(&mut self) -> Result<Result<(usize, usize), String>, JsonError> {
         let bytes = self.s.as_bytes();
         let start = self.pos;
         let mut end = next_escape(bytes, start);
         if bytes.get(end) == Some(&b'"') {
             self.pos = end + 1;
-            return Ok(self.slice(start, end)?.to_owned());
+            return Ok(Ok((start, end)));
         }
         // An escape (or an error). The decoded string is no longer than the rest of the text:
         // room for twice the first run, within that bound, covers typical text with a few
@@ -296,7 +358,7 @@ impl<'a> Parser<'a> {
                 Some(b'"') => {
                     out.push_str(self.slice(run, end)?);
                     self.pos = end + 1;
-                    return Ok(out);
+                    return Ok(Err(out));
                 }
                 Some(b'\\') => {
                     out.push_str(self.slice(run, end)?);
@@ -948,12 +1010,14 @@ mod tests {
 
         let body = "a".repeat(10 << 20);
         let s = format!("\"{body}\"");
-        assert_eq!(parse(&s), Ok(Value::String(body.clone())));
+        assert_eq!(parse(&s), Ok(Value::String(body.clone().into())));
         assert!(parse(&s[..s.len() - 1]).is_err());
         let s = format!("[\"{body}\\n\"]");
         assert_eq!(
             parse(&s),
-            Ok(Value::Array(vec![Value::String(format!("{body}\n"))]))
+            Ok(Value::Array(vec![Value::String(
+                format!("{body}\n").into()
+            )]))
         );
         let escaped = "\\n\\\"é".repeat(1 << 18);
         let s = format!("\"{escaped}\"");
@@ -962,6 +1026,49 @@ mod tests {
         };
         assert_eq!(got, "\n\"é".repeat(1 << 18));
         assert!(parse(&s[..s.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn long_plain_strings_share_the_message_and_are_written_without_escaping() {
+        let long = "x".repeat(100);
+        let msg = Str::from(format!(r#"["{long}","short","e\"sc{long}"]"#));
+        let Ok(Value::Array(items)) = parse_shared(&msg) else {
+            panic!("an array")
+        };
+        let [
+            Value::String(shared),
+            Value::String(short),
+            Value::String(escaped),
+        ] = &items[..]
+        else {
+            panic!("three strings: {items:?}")
+        };
+        let range = msg.as_str().as_bytes().as_ptr_range();
+        assert!(
+            range.contains(&shared.as_str().as_ptr()),
+            "shared, not copied"
+        );
+        assert!(
+            !range.contains(&short.as_str().as_ptr()),
+            "a short one is copied"
+        );
+        assert!(shared.is_plain() && short.is_plain());
+        assert!(
+            !escaped.is_plain(),
+            "an unescaped string may need escaping again"
+        );
+        assert_eq!(escaped.as_str(), format!("e\"sc{long}"));
+        // Written back exactly as read.
+        assert_eq!(Value::Array(items.clone()).to_string(), msg.as_str());
+        // A long string in a much longer message is copied: it would keep the message alive.
+        let big = Str::from(format!(r#"["{long}",{}]"#, "1,".repeat(2000) + "1"));
+        let Ok(Value::Array(items)) = parse_shared(&big) else {
+            panic!("an array")
+        };
+        let range = big.as_str().as_bytes().as_ptr_range();
+        assert!(!range.contains(&items[0].as_str().unwrap().as_ptr()));
+        // Same values as the copying parser.
+        assert_eq!(parse_shared(&msg).ok(), parse(msg.as_str()).ok());
     }
 
     #[test]

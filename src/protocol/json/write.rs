@@ -21,6 +21,12 @@ pub(crate) fn write_json(v: &Value, out: &mut String, mut attachments: Option<&m
         Value::Number(n) => {
             let _ = write!(out, "{n}");
         }
+        // Read from a message without escapes: copied as it is, without a scan.
+        Value::String(s) if s.is_plain() => {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        }
         Value::String(s) => write_json_str(s, out),
         Value::Bytes(b) => match attachments {
             Some(list) => {

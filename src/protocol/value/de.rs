@@ -45,10 +45,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::from(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+        Ok(Value::String(v.into()))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+        Ok(Value::String(v.into()))
     }
     fn visit_bytes<E>(self, v: &[u8]) -> Result<Value, E> {
         Ok(Value::Bytes(Bytes::copy_from_slice(v)))
@@ -380,7 +380,7 @@ impl<'de> de::Deserializer<'de> for Value {
                     v.visit_f64(n.as_f64().unwrap_or(f64::NAN))
                 }
             }
-            Value::String(s) => v.visit_string(s),
+            Value::String(s) => v.visit_string(s.into_string()),
             Value::Bytes(b) => v.visit_byte_buf(b.into()),
             Value::Array(a) => visit_array(a, v),
             Value::Object(o) => visit_object(o, v),
@@ -416,7 +416,7 @@ impl<'de> de::Deserializer<'de> for Value {
             // serde_json's `RawValue` asks for a one-field map holding the JSON text.
             let mut json = String::with_capacity(json_len_hint(&self));
             write_json(&self, &mut json, None);
-            let fields = vec![(RAW_VALUE_TOKEN.to_owned(), Value::String(json))];
+            let fields = vec![(RAW_VALUE_TOKEN.to_owned(), Value::String(json.into()))];
             return visit_object(fields, v);
         }
         v.visit_newtype_struct(self)
@@ -430,7 +430,7 @@ impl<'de> de::Deserializer<'de> for Value {
     ) -> Result<V::Value, ValueError> {
         match self {
             Value::String(variant) => v.visit_enum(EnumAccessor {
-                variant,
+                variant: variant.into_string(),
                 value: None,
             }),
             Value::Object(fields) => {

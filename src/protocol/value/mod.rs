@@ -10,6 +10,7 @@
 
 mod de;
 mod ser;
+mod text;
 
 use std::fmt;
 
@@ -18,6 +19,7 @@ use serde::{de as serde_de, ser as serde_ser};
 
 pub use self::de::from_value;
 pub use self::ser::to_value;
+pub use self::text::Text;
 use super::json::{json_len_hint, write_json};
 
 /// The struct name serde_json uses to pass a `RawValue` through a serializer.
@@ -47,8 +49,9 @@ pub enum Value {
     Bool(bool),
     /// A number, exactly as JSON wrote it (an unsigned, signed or floating-point number).
     Number(serde_json::Number),
-    /// A string.
-    String(String),
+    /// A string (shared with the message it was read from when that is worth it: see
+    /// [`Text`]).
+    String(Text),
     /// A byte buffer: a binary attachment on the wire.
     Bytes(Bytes),
     /// An array.
@@ -78,7 +81,7 @@ impl Value {
     /// The string, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Value::String(s) => Some(s),
+            Value::String(s) => Some(s.as_str()),
             _ => None,
         }
     }
@@ -198,7 +201,7 @@ impl Value {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(b),
             Value::Number(n) => serde_json::Value::Number(n),
-            Value::String(s) => serde_json::Value::String(s),
+            Value::String(s) => serde_json::Value::String(s.into_string()),
             Value::Bytes(b) => serde_json::Value::Array(b.iter().map(|&x| x.into()).collect()),
             Value::Array(a) => {
                 serde_json::Value::Array(a.into_iter().map(Value::into_json).collect())
@@ -247,7 +250,7 @@ impl From<serde_json::Value> for Value {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(b),
             serde_json::Value::Number(n) => Value::Number(n),
-            serde_json::Value::String(s) => Value::String(s),
+            serde_json::Value::String(s) => Value::String(s.into()),
             serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from).collect()),
             serde_json::Value::Object(o) => {
                 Value::Object(o.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
@@ -271,13 +274,19 @@ impl From<Vec<u8>> for Value {
 
 impl From<String> for Value {
     fn from(s: String) -> Self {
+        Value::String(s.into())
+    }
+}
+
+impl From<Text> for Value {
+    fn from(s: Text) -> Self {
         Value::String(s)
     }
 }
 
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
-        Value::String(s.to_owned())
+        Value::String(s.into())
     }
 }
 
@@ -356,6 +365,34 @@ mod tests {
 
     /// The fast string writer agrees with serde_json for every ASCII byte at every offset of the
     /// scan's eight-byte words and 64-byte blocks, next to multi-byte characters.
+    #[test]
+    fn a_value_serialized_into_a_value_is_cloned_with_its_shared_strings() {
+        let msg = crate::protocol::Str::from(format!(r#"[{{"k":"{}"}},1]"#, "y".repeat(64)));
+        let read = crate::protocol::json::parse_shared(&msg).unwrap();
+        #[derive(Serialize)]
+        struct Relay<'a> {
+            inner: &'a Value,
+        }
+        for got in [
+            to_value(&read).unwrap(),
+            to_value(&Relay { inner: &read })
+                .unwrap()
+                .get("inner")
+                .cloned()
+                .unwrap(),
+        ] {
+            assert_eq!(got, read);
+            let Some(Value::String(s)) = got.as_array().and_then(|a| a[0].get("k")) else {
+                panic!("the string")
+            };
+            assert!(s.is_plain(), "still known to need no escaping");
+            let range = msg.as_str().as_bytes().as_ptr_range();
+            assert!(range.contains(&s.as_str().as_ptr()), "still shared");
+        }
+        // Any other serializer sees the value itself.
+        assert_eq!(serde_json::to_string(&read).unwrap(), msg.as_str());
+    }
+
     #[test]
     fn strings_escape_like_serde_json() {
         for b in 0u8..0x80 {

@@ -1,5 +1,7 @@
 //! The serializer of [`Value`]: [`to_value`], and `Serialize` for `Value` itself.
 
+use std::cell::RefCell;
+
 use bytes::Bytes;
 use serde::Serialize;
 use serde::ser::{self, SerializeMap, SerializeSeq};
@@ -9,8 +11,29 @@ use super::{MAX_PREALLOC, RAW_VALUE_TOKEN, Value, ValueError};
 // ---------------------------------------------------------------------------------------------
 // Serialize for Value itself
 
+/// The newtype name under which a `Value` hands itself to our own serializer.
+const VALUE_TOKEN: &str = "$tower_socketio::private::Value";
+
+thread_local! {
+    /// The `Value` being handed over (see [`VALUE_TOKEN`]): serialization is synchronous, so
+    /// the serializer takes it back on the same thread, in the same call.
+    static HANDED_OVER: RefCell<Option<Value>> = const { RefCell::new(None) };
+}
+
+/// Whether `S` is this module's [`ValueSerializer`] (`TypeId` would need `S: 'static`).
+fn is_value_serializer<S>() -> bool {
+    std::any::type_name::<S>() == std::any::type_name::<ValueSerializer>()
+}
+
 impl Serialize for Value {
     fn serialize<S: ser::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Into a `Value` (emitting or relaying a value received, `to_value(&value)`): the
+        // value is cloned, not rebuilt, so its strings stay shared and known to need no
+        // escaping.
+        if is_value_serializer::<S>() {
+            HANDED_OVER.with(|slot| *slot.borrow_mut() = Some(self.clone()));
+            return s.serialize_newtype_struct(VALUE_TOKEN, &());
+        }
         match self {
             Value::Null => s.serialize_unit(),
             Value::Bool(b) => s.serialize_bool(*b),
@@ -112,10 +135,10 @@ impl ser::Serializer for ValueSerializer {
         Ok(Value::from(v))
     }
     fn serialize_char(self, v: char) -> Result<Value, ValueError> {
-        Ok(Value::String(v.to_string()))
+        Ok(Value::String(v.to_string().into()))
     }
     fn serialize_str(self, v: &str) -> Result<Value, ValueError> {
-        Ok(Value::String(v.to_owned()))
+        Ok(Value::String(v.into()))
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<Value, ValueError> {
         Ok(Value::Bytes(Bytes::copy_from_slice(v)))
@@ -138,13 +161,18 @@ impl ser::Serializer for ValueSerializer {
         _: u32,
         variant: &'static str,
     ) -> Result<Value, ValueError> {
-        Ok(Value::String(variant.to_owned()))
+        Ok(Value::String(variant.into()))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
-        _: &'static str,
+        name: &'static str,
         v: &T,
     ) -> Result<Value, ValueError> {
+        if name == VALUE_TOKEN
+            && let Some(value) = HANDED_OVER.with(|slot| slot.borrow_mut().take())
+        {
+            return Ok(value);
+        }
         v.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -341,7 +369,7 @@ impl ser::SerializeStructVariant for VariantMap {
 /// A map key as serde_json writes it: strings as they are, numbers and booleans as text.
 fn map_key(k: Value) -> Result<String, ValueError> {
     match k {
-        Value::String(s) => Ok(s),
+        Value::String(s) => Ok(s.into_string()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
         other => Err(ser::Error::custom(format_args!(
