@@ -197,7 +197,7 @@ impl BroadcastOperator {
         }
         let args = to_args(data)?;
         let packet = Packet {
-            ns: ns.path.clone(),
+            ns: ns.name.clone(),
             data: PacketData::Event {
                 event: event.to_owned(),
                 args,
@@ -205,7 +205,7 @@ impl BroadcastOperator {
             id,
         };
         // Encoded once, shared by every recipient.
-        let mut encoded = EncodedPacket::new(ns.parser.encode(&packet));
+        let mut encoded = EncodedPacket::new(ns.parser.encode(&packet).collect());
         if let PacketData::Event { event, args } = packet.data {
             encoded.origin = Some(Arc::new((event, args)));
         }

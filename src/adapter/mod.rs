@@ -21,7 +21,7 @@ pub use self::handshake::Handshake;
 pub use self::local::LocalAdapter;
 pub use self::sockets::LocalNamespaceRef;
 pub(crate) use self::sockets::{LocalNamespace, LocalSocket, Queued, SocketTable};
-use crate::protocol::{Frame, Str, message_frames, value::Value};
+use crate::protocol::{Frame, Frames, Str, value::Value};
 
 /// A boxed future, as the trait's asynchronous methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -118,7 +118,7 @@ impl EncodedPacket {
     /// Rebuilds a packet received from another node: its text packet (as [`text`](Self::text)
     /// gives it) and its attachments.
     pub fn from_parts(text: Str, attachments: Vec<Bytes>) -> Self {
-        EncodedPacket::new(message_frames(Frame::text(text), attachments))
+        EncodedPacket::new(Frames::new(Frame::text(text), attachments).collect())
     }
 
     pub(crate) fn frames(&self) -> &[Frame] {

@@ -18,6 +18,11 @@ pub struct Str {
 }
 
 impl Str {
+    /// A static string, without a copy.
+    pub fn from_static(s: &'static str) -> Str {
+        Str::from(Utf8Bytes::from_static(s))
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         // The range is on character boundaries (checked when it was made).
@@ -194,15 +199,42 @@ impl fmt::Debug for Frame {
     }
 }
 
-/// The frames of one Socket.IO packet: its first message (text, or binary for a binary parser),
-/// then its attachments, one binary message each. The one way a packet's frames are put together,
-/// whether encoded here or received from another node.
-pub(crate) fn message_frames(first: Frame, attachments: Vec<Bytes>) -> Vec<Frame> {
-    let mut frames = Vec::with_capacity(1 + attachments.len());
-    frames.push(first);
-    frames.extend(attachments.into_iter().map(Frame::Binary));
-    frames
+/// The frames of one Socket.IO packet, in order: its first message (text, or binary for a binary
+/// parser), then its attachments, one binary message each. The one way a packet's frames are put
+/// together, whether encoded here or received from another node; a packet without attachments
+/// costs no allocation.
+#[derive(Debug, Clone)]
+pub struct Frames {
+    first: Option<Frame>,
+    attachments: std::vec::IntoIter<Bytes>,
 }
+
+impl Frames {
+    /// A packet's first message and its attachments.
+    pub fn new(first: Frame, attachments: Vec<Bytes>) -> Frames {
+        Frames {
+            first: Some(first),
+            attachments: attachments.into_iter(),
+        }
+    }
+}
+
+impl Iterator for Frames {
+    type Item = Frame;
+
+    fn next(&mut self) -> Option<Frame> {
+        self.first
+            .take()
+            .or_else(|| self.attachments.next().map(Frame::Binary))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = usize::from(self.first.is_some()) + self.attachments.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Frames {}
 
 #[cfg(test)]
 mod tests {

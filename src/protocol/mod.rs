@@ -60,8 +60,7 @@ mod parser;
 pub(crate) mod value;
 
 pub(crate) use self::args::{Shape, args_value, error_object, error_value, shape, spread, to_args};
-pub(crate) use self::frame::message_frames;
-pub use self::frame::{Frame, Str};
+pub use self::frame::{Frame, Frames, Str};
 pub(crate) use self::id::new_id;
 pub use self::packet::{
     DecodeLimits, Decoded, Encoded, Packet, PacketData, ParseError, PartialPacket, RESERVED_EVENTS,

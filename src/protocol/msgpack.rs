@@ -636,11 +636,7 @@ pub(crate) fn decode(data: &[u8], limits: &DecodeLimits) -> Result<Packet, Msgpa
         (_, Some(v @ (Value::Object(_) | Value::String(_)))) => PacketData::ConnectError(v),
         (_, _) => return Err(shape("a map or a string")),
     };
-    Ok(Packet {
-        ns: ns.into_string(),
-        data,
-        id,
-    })
+    Ok(Packet { ns, data, id })
 }
 
 #[cfg(test)]

@@ -14,7 +14,10 @@
 use bytes::Bytes;
 
 use super::json::{self, JsonError, json_len_hint, write_json, write_json_str};
-use super::{Str, value::Value};
+use super::{
+    Str,
+    value::{Text, Value},
+};
 
 /// Event names a socket may neither emit nor listen to: the protocol uses them.
 pub const RESERVED_EVENTS: &[&str] = &[
@@ -50,7 +53,7 @@ pub enum PacketData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Packet {
     /// The namespace, starting with `/`; `/` is the main namespace.
-    pub ns: String,
+    pub ns: Text,
     /// The type and payload.
     pub data: PacketData,
     /// The ack id: on an EVENT, the sender wants an ACK with this id; on an ACK, the id it
@@ -483,11 +486,14 @@ fn decode_in(text: &str, src: Option<&Str>, limits: &DecodeLimits) -> Result<Dec
         Kind::Disconnect => PacketData::Disconnect,
         Kind::Event | Kind::BinaryEvent => {
             let expected = "an array starting with the event name";
-            let Some(Value::Array(items)) = payload else {
+            let Some(Value::Array(mut items)) = payload else {
                 return Err(shape(expected));
             };
-            let mut items = items.into_iter();
-            let Some(Value::String(event)) = items.next() else {
+            if !matches!(items.first(), Some(Value::String(_))) {
+                return Err(shape(expected));
+            }
+            // The arguments keep the array's allocation (shifted by one), not a new one.
+            let Value::String(event) = items.remove(0) else {
                 return Err(shape(expected));
             };
             if RESERVED_EVENTS.contains(&event.as_str()) {
@@ -495,7 +501,7 @@ fn decode_in(text: &str, src: Option<&Str>, limits: &DecodeLimits) -> Result<Dec
             }
             PacketData::Event {
                 event: event.into_string(),
-                args: items.collect(),
+                args: items,
             }
         }
         Kind::Ack | Kind::BinaryAck => match payload {
@@ -508,7 +514,12 @@ fn decode_in(text: &str, src: Option<&Str>, limits: &DecodeLimits) -> Result<Dec
         },
     };
     let packet = Packet {
-        ns: ns.to_owned(),
+        // The main namespace, by far the most common, without an allocation.
+        ns: if ns == "/" {
+            Text::from_static("/")
+        } else {
+            Text::from(ns)
+        },
         data,
         id,
     };

@@ -10,7 +10,7 @@ use std::fmt;
 use bytes::Bytes;
 
 use super::{
-    DecodeLimits, Decoded, Frame, Packet, ParseError, PartialPacket, Str, message_frames,
+    DecodeLimits, Decoded, Frame, Frames, Packet, ParseError, PartialPacket, Str,
     packet::{self, encode_message},
 };
 
@@ -36,7 +36,7 @@ impl DecodeState {
 /// package `socket.io-msgpack-parser`: one binary message per packet.
 pub trait Parser: Send + Sync + fmt::Debug + 'static {
     /// The packet's Engine.IO frames, in the order they are sent.
-    fn encode(&self, packet: &Packet) -> Vec<Frame>;
+    fn encode(&self, packet: &Packet) -> Frames;
 
     /// Decodes a text message: the packet, or `None` while it waits for binary messages (kept in
     /// `state`).
@@ -61,9 +61,9 @@ pub trait Parser: Send + Sync + fmt::Debug + 'static {
 pub struct JsonParser;
 
 impl Parser for JsonParser {
-    fn encode(&self, packet: &Packet) -> Vec<Frame> {
+    fn encode(&self, packet: &Packet) -> Frames {
         let enc = encode_message(packet);
-        message_frames(Frame::Text(enc.text.into()), enc.attachments)
+        Frames::new(Frame::Text(enc.text.into()), enc.attachments)
     }
 
     fn decode_text(
@@ -111,8 +111,8 @@ pub struct MsgpackParser;
 
 #[cfg(feature = "msgpack")]
 impl Parser for MsgpackParser {
-    fn encode(&self, packet: &Packet) -> Vec<Frame> {
-        vec![Frame::Binary(super::msgpack::encode(packet))]
+    fn encode(&self, packet: &Packet) -> Frames {
+        Frames::new(Frame::Binary(super::msgpack::encode(packet)), Vec::new())
     }
 
     fn decode_text(
@@ -157,7 +157,7 @@ mod tests {
             },
             id: Some(3),
         };
-        let frames = JsonParser.encode(&packet);
+        let frames: Vec<Frame> = JsonParser.encode(&packet).collect();
         assert_eq!(frames.len(), 2);
         let limits = DecodeLimits::default();
         let mut state = DecodeState::default();

@@ -78,11 +78,11 @@ impl Client {
 
     fn dispatch(&self, packet: Packet) {
         if let PacketData::Connect(auth) = packet.data {
-            return self.connect(packet.ns, auth);
+            return self.connect(packet.ns.into_string(), auth);
         }
         {
             let mut connecting = lock(&self.connecting);
-            if let Some(buffer) = connecting.get_mut(&packet.ns) {
+            if let Some(buffer) = connecting.get_mut(packet.ns.as_str()) {
                 if buffer.len() >= MAX_HELD_WHILE_CONNECTING {
                     drop(connecting);
                     tracing::debug!(
@@ -98,7 +98,7 @@ impl Client {
                 return;
             }
         }
-        let socket = lock(&self.sockets).get(&packet.ns).cloned();
+        let socket = lock(&self.sockets).get(packet.ns.as_str()).cloned();
         let Some(socket) = socket else {
             tracing::debug!(ns = %packet.ns, "packet for a namespace the client has not joined");
             return;
@@ -127,7 +127,7 @@ impl Client {
             obj["data"] = data;
         }
         let packet = Packet {
-            ns: ns.to_owned(),
+            ns: ns.into(),
             data: PacketData::ConnectError(Value::from(obj)),
             id: None,
         };
@@ -178,7 +178,7 @@ impl Client {
             ns.insert(socket.clone());
             ns.adapter().add_all(socket.id(), &[socket.id().to_owned()]);
             let ok = Packet {
-                ns: path.clone(),
+                ns: ns.name.clone(),
                 data: PacketData::Connect(Some(Value::from(
                     serde_json::json!({ "sid": socket.id() }),
                 ))),

@@ -13,7 +13,10 @@ use super::{
 };
 use crate::{
     adapter::{Adapter, LocalAdapter, LocalNamespace, LocalNamespaceRef, LocalSocket, SocketTable},
-    protocol::{Parser, value::Value},
+    protocol::{
+        Parser, Str,
+        value::{Text, Value},
+    },
     sync::{read, write},
 };
 
@@ -23,6 +26,8 @@ pub(crate) type ServerListener = Arc<dyn Fn(Vec<Value>) -> Vec<Value> + Send + S
 
 pub(crate) struct NsInner {
     pub(crate) path: String,
+    /// The path as packets carry it: shared, so a packet costs no copy of it.
+    pub(crate) name: Text,
     pub(crate) server_listeners: RwLock<HashMap<String, ServerListener>>,
     pub(crate) connect: BoxedConnect,
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
@@ -56,6 +61,11 @@ impl NsInner {
                 None => Arc::new(LocalAdapter::new(handle)),
             };
             NsInner {
+                name: if path == "/" {
+                    Text::from_static("/")
+                } else {
+                    Text::from(Str::from(path.clone()))
+                },
                 path,
                 server_listeners: RwLock::default(),
                 connect,

@@ -287,7 +287,7 @@ impl SocketRef {
             }
         }
         let packet = Packet {
-            ns: self.ns.path.clone(),
+            ns: self.ns.name.clone(),
             data: PacketData::Event {
                 event: event.to_owned(),
                 args,
@@ -344,7 +344,7 @@ impl SocketRef {
     /// Answers the client's ack `id`.
     pub(crate) fn send_ack(&self, id: u64, args: Vec<Value>) {
         let packet = Packet {
-            ns: self.ns.path.clone(),
+            ns: self.ns.name.clone(),
             data: PacketData::Ack(args),
             id: Some(id),
         };
@@ -357,7 +357,7 @@ impl SocketRef {
     /// underlying connection stays open for the client's other namespaces.
     pub fn disconnect(&self) {
         let packet = Packet {
-            ns: self.ns.path.clone(),
+            ns: self.ns.name.clone(),
             data: PacketData::Disconnect,
             id: None,
         };

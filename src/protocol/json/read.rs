@@ -126,6 +126,39 @@ impl Frame {
     }
 }
 
+/// The open containers, innermost last. The outermost one is held inline: a packet's payload,
+/// one array of scalars, needs no allocation for the stack.
+#[derive(Default)]
+struct Stack {
+    bottom: Option<Frame>,
+    above: Vec<Frame>,
+}
+
+impl Stack {
+    fn len(&self) -> usize {
+        usize::from(self.bottom.is_some()) + self.above.len()
+    }
+
+    fn push(&mut self, frame: Frame) {
+        if self.bottom.is_none() {
+            self.bottom = Some(frame);
+        } else {
+            self.above.push(frame);
+        }
+    }
+
+    fn pop(&mut self) -> Option<Frame> {
+        self.above.pop().or_else(|| self.bottom.take())
+    }
+
+    fn last_mut(&mut self) -> Option<&mut Frame> {
+        match self.above.last_mut() {
+            Some(top) => Some(top),
+            None => self.bottom.as_mut(),
+        }
+    }
+}
+
 /// A position in the text being parsed.
 struct Parser<'a> {
     /// The whole text.
@@ -186,7 +219,7 @@ impl<'a> Parser<'a> {
 
     /// Parses one value and everything nested in it.
     fn value(&mut self) -> Result<Value, JsonError> {
-        let mut stack: Vec<Frame> = Vec::new();
+        let mut stack = Stack::default();
         loop {
             // A value starts here: scalars are complete at once, containers are opened.
             self.skip_ws();
@@ -322,9 +355,10 @@ impl<'a> Parser<'a> {
                         len >= SHARE_MIN && len.saturating_mul(SHARE_FRACTION) >= self.s.len()
                     })
                     .and_then(|src| src.get(from..to));
-                Text::plain(
-                    shared.unwrap_or_else(|| Str::from(self.s.get(from..to).unwrap_or_default())),
-                )
+                match shared {
+                    Some(shared) => Text::plain(shared),
+                    None => Text::plain_copy(self.s.get(from..to).unwrap_or_default()),
+                }
             }
             Err(unescaped) => Text::from(unescaped),
         })

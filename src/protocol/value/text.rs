@@ -13,22 +13,57 @@ use crate::protocol::Str;
 ///
 /// It reads as a `&str` (`Deref`), compares and hashes as one, and converts from and into
 /// `String`.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Text {
-    s: Str,
+    repr: Repr,
     /// Known to need no JSON escaping (no `"`, `\` or control character).
     plain: bool,
+}
+
+/// Owned, or a slice of a shared buffer (a message, or a static string).
+#[derive(Clone)]
+enum Repr {
+    Owned(String),
+    Shared(Str),
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::from_static("")
+    }
 }
 
 impl Text {
     /// A string that needs no JSON escaping, shared as it is.
     pub(crate) fn plain(s: Str) -> Text {
-        Text { s, plain: true }
+        Text {
+            repr: Repr::Shared(s),
+            plain: true,
+        }
+    }
+
+    /// A copy of a string that needs no JSON escaping.
+    pub(crate) fn plain_copy(s: &str) -> Text {
+        Text {
+            repr: Repr::Owned(s.to_owned()),
+            plain: true,
+        }
+    }
+
+    /// A static string, without a copy (its escaping is looked at when it is written).
+    pub fn from_static(s: &'static str) -> Text {
+        Text {
+            repr: Repr::Shared(Str::from_static(s)),
+            plain: false,
+        }
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        self.s.as_str()
+        match &self.repr {
+            Repr::Owned(s) => s,
+            Repr::Shared(s) => s.as_str(),
+        }
     }
 
     /// Whether the string is known to need no JSON escaping (then it is written without a
@@ -37,9 +72,12 @@ impl Text {
         self.plain
     }
 
-    /// The text as a `String` (a copy when it is shared with a message).
+    /// The text as a `String` (a copy when it is shared).
     pub fn into_string(self) -> String {
-        self.as_str().to_owned()
+        match self.repr {
+            Repr::Owned(s) => s,
+            Repr::Shared(s) => s.as_str().to_owned(),
+        }
     }
 }
 
@@ -65,7 +103,7 @@ impl Borrow<str> for Text {
 impl From<String> for Text {
     fn from(s: String) -> Self {
         Text {
-            s: Str::from(s),
+            repr: Repr::Owned(s),
             plain: false,
         }
     }
@@ -73,10 +111,7 @@ impl From<String> for Text {
 
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
-        Text {
-            s: Str::from(s),
-            plain: false,
-        }
+        Text::from(s.to_owned())
     }
 }
 
@@ -88,7 +123,10 @@ impl From<&String> for Text {
 
 impl From<Str> for Text {
     fn from(s: Str) -> Self {
-        Text { s, plain: false }
+        Text {
+            repr: Repr::Shared(s),
+            plain: false,
+        }
     }
 }
 
