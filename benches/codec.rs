@@ -9,14 +9,23 @@
 //! - `binary_3x1k`: an event with three 1 KB buffers (BINARY_EVENT, three attachments);
 //! - `text_500k`: an event whose argument is about 500 KB of JSON.
 //!
-//! For each, six benchmarks:
+//! For each, these benchmarks:
 //! - `sio_encode` / `sio_decode`: Socket.IO packet to text (+ attachments) and back, attachments
 //!   fed to the partial packet;
+//! - `sio_decode_shared`: the decode the server runs on a received message (`decode_shared`:
+//!   long strings without escapes share the message);
+//! - `sio_echo`: what an echo costs in the codec: the received message decoded (shared) and its
+//!   arguments encoded back as the ACK (strings read without escapes are written without a
+//!   scan);
 //! - `eio_packet_encode` / `eio_packet_decode`: the Socket.IO text as an Engine.IO message
 //!   (`4…`, one WebSocket frame) plus the attachments as binary frames, and the decode of the
 //!   message (a client's text frame);
 //! - `eio_payload_encode` / `eio_payload_decode`: the same frames as one polling payload
 //!   (`\x1e`-separated, binary as `b` + base64) and back.
+//!
+//! With the `msgpack` feature, a `parser/<case>` group compares the two parsers through the
+//! `Parser` trait, as the server uses them: `json_encode` / `json_decode` and `msgpack_encode` /
+//! `msgpack_decode` (packet to Engine.IO frames and back).
 //!
 //! Throughput is in bytes of the encoded form the benchmark writes or reads. Run with
 //! `cargo bench --bench codec`; add a filter (`cargo bench --bench codec -- text_4k`) to run
@@ -28,7 +37,9 @@ use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tower_socketio::{
     engine::{Frame, Str},
-    protocol::{self, DecodeLimits, Decoded, Packet, PacketData, engine_io},
+    protocol::{
+        self, DecodeLimits, DecodeState, Decoded, JsonParser, Packet, PacketData, Parser, engine_io,
+    },
     value::Value,
 };
 
@@ -131,7 +142,53 @@ fn cases() -> Vec<Case> {
 
 /// Decodes a Socket.IO text packet and feeds it its attachments.
 fn sio_decode(text: &str, attachments: &[Bytes], limits: &DecodeLimits) -> Packet {
-    match protocol::decode(text, limits).expect("a valid packet") {
+    complete(
+        protocol::decode(text, limits).expect("a valid packet"),
+        attachments,
+    )
+}
+
+/// Decodes a received Socket.IO message as the server does, and feeds it its attachments.
+fn sio_decode_shared(text: &Str, attachments: &[Bytes], limits: &DecodeLimits) -> Packet {
+    complete(
+        protocol::decode_shared(text, limits).expect("a valid packet"),
+        attachments,
+    )
+}
+
+/// An echo: the received event decoded, its arguments encoded back as the ACK.
+fn sio_echo(text: &Str, attachments: &[Bytes], limits: &DecodeLimits) -> protocol::Encoded {
+    let packet = sio_decode_shared(text, attachments, limits);
+    let PacketData::Event { args, .. } = packet.data else {
+        panic!("an event")
+    };
+    protocol::encode(&Packet {
+        ns: packet.ns,
+        data: PacketData::Ack(args),
+        id: Some(1),
+    })
+}
+
+/// A packet through a parser: its frames, and the packet decoded from them.
+fn through(parser: &dyn Parser, frames: &[Frame], limits: &DecodeLimits) -> Packet {
+    let mut state = DecodeState::default();
+    let mut done = None;
+    for f in frames {
+        done = match f {
+            Frame::Text(t) => {
+                let msg = Str::from(t.clone());
+                let msg = msg.get(1..msg.len()).expect("a message frame");
+                parser.decode_text(msg, &mut state, limits)
+            }
+            Frame::Binary(b) => parser.decode_binary(b.clone(), &mut state, limits),
+        }
+        .expect("a valid packet");
+    }
+    done.expect("a complete packet")
+}
+
+fn complete(decoded: Decoded, attachments: &[Bytes]) -> Packet {
+    match decoded {
         Decoded::Complete(p) => p,
         Decoded::Partial(mut partial) => {
             let mut done = None;
@@ -163,6 +220,13 @@ fn bench_codec(c: &mut Criterion) {
         group.bench_function("sio_decode", |b| {
             b.iter(|| sio_decode(black_box(&case.text), &case.attachments, &limits))
         });
+        let shared = Str::from(case.text.clone());
+        group.bench_function("sio_decode_shared", |b| {
+            b.iter(|| sio_decode_shared(black_box(&shared), &case.attachments, &limits))
+        });
+        group.bench_function("sio_echo", |b| {
+            b.iter(|| sio_echo(black_box(&shared), &case.attachments, &limits))
+        });
 
         group.throughput(Throughput::Bytes(frames_len));
         group.bench_function("eio_packet_encode", |b| {
@@ -190,7 +254,35 @@ fn bench_codec(c: &mut Criterion) {
             b.iter(|| engine_io::decode_payload(black_box(case.payload.clone())).expect("valid"))
         });
         group.finish();
+        bench_parsers(c, &case, &limits);
     }
+}
+
+/// The two parsers side by side, through the `Parser` trait.
+fn bench_parsers(c: &mut Criterion, case: &Case, limits: &DecodeLimits) {
+    let mut parsers: Vec<(&str, Box<dyn Parser>)> = vec![("json", Box::new(JsonParser))];
+    #[cfg(feature = "msgpack")]
+    parsers.push(("msgpack", Box::new(protocol::MsgpackParser)));
+    let mut group = c.benchmark_group(format!("parser/{}", case.name));
+    for (name, parser) in &parsers {
+        let frames: Vec<Frame> = parser.encode(&case.packet).collect();
+        // Sanity: the frames decode to a packet that encodes to the same frames (msgpack writes an
+        // integral float as an integer, as JavaScript has one number type).
+        let back: Vec<Frame> = parser
+            .encode(&through(&**parser, &frames, limits))
+            .collect();
+        assert_eq!(back, frames);
+        group.throughput(Throughput::Bytes(
+            frames.iter().map(Frame::len).sum::<usize>() as u64,
+        ));
+        group.bench_function(format!("{name}_encode"), |b| {
+            b.iter(|| parser.encode(black_box(&case.packet)).count())
+        });
+        group.bench_function(format!("{name}_decode"), |b| {
+            b.iter(|| through(&**parser, black_box(&frames), limits))
+        });
+    }
+    group.finish();
 }
 
 criterion_group! {

@@ -1,11 +1,14 @@
-//! Run with `cargo run --example echo` (`PORT=4000` to change the port).
+//! Run with `cargo run --example echo` (`PORT=4000` to change the port; `PORT=0` picks a free
+//! one). With the `msgpack` feature, `PARSER=msgpack` serves the format of the npm package
+//! `socket.io-msgpack-parser` instead of JSON:
+//! `PARSER=msgpack cargo run --example echo --features msgpack`.
 //!
 //! Socket.IO on 127.0.0.1, default settings, namespace `/` only: every event comes back to its
 //! sender under the same name with the same arguments, binary kept; an event that asks for an
 //! acknowledgement is answered with the same arguments instead of being echoed.
 
 use tower_socketio::{
-    SocketIo, SocketRef,
+    SocketIo, SocketIoBuilder, SocketRef,
     extract::{AckSender, Args, Event},
 };
 
@@ -17,10 +20,29 @@ fn echo(socket: SocketRef, Event(event): Event, Args(args): Args, ack: AckSender
     }
 }
 
+/// The builder with the parser `PARSER` names (`json`, the default, or `msgpack`).
+fn builder() -> Result<SocketIoBuilder, String> {
+    let builder = SocketIo::builder();
+    match std::env::var("PARSER").as_deref() {
+        Err(_) | Ok("json") => Ok(builder),
+        #[cfg(feature = "msgpack")]
+        Ok("msgpack") => Ok(builder.parser(tower_socketio::protocol::MsgpackParser)),
+        #[cfg(not(feature = "msgpack"))]
+        Ok("msgpack") => Err("PARSER=msgpack needs the msgpack feature: \
+             cargo run --example echo --features msgpack"
+            .to_owned()),
+        Ok(other) => Err(format!("unknown PARSER {other:?} (json or msgpack)")),
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt::init();
-    let (layer, io) = SocketIo::new_layer();
+    let builder = builder().unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
+    let (layer, io) = builder.build_layer();
     io.ns("/", |socket: SocketRef| socket.on_fallback(echo));
     let app = axum::Router::new().layer(layer);
     let port: u16 = std::env::var("PORT")

@@ -19,9 +19,9 @@ mod common;
 
 use std::{
     ffi::OsString,
-    path::{Path, PathBuf},
+    path::Path,
     process::{Output, Stdio},
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -29,7 +29,6 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tower_socketio::{
     AckError, AckStream, BroadcastOperator, DisconnectReason, Namespace, SocketIo, SocketRef,
     adapter::SocketInfo, extract::Data,
@@ -92,73 +91,6 @@ async fn run_node(script: &str, args: &[&str], timeout: Duration) -> Output {
 // ---------------------------------------------------------------------------------------------
 // The chat example, as it ships.
 
-/// How long building the chat example may take (a no-op when `cargo test` built it already).
-const BUILD_BOUND: Duration = Duration::from_secs(240);
-
-/// The chat example's binary, built once per test run with the profile of this test binary.
-fn chat_binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // target/<profile>/deps/rooms-<hash>
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .and_then(Path::file_name)
-            .and_then(|n| n.to_str())
-            .unwrap_or("debug")
-            .to_owned();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.args([
-            "build",
-            "--example",
-            "chat",
-            "--message-format=json-render-diagnostics",
-        ])
-        .current_dir(REPO)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        if profile_dir != "debug" {
-            cmd.args(["--profile", &profile_dir]);
-        }
-        let mut child = cmd.spawn().expect("cannot run cargo build --example chat");
-        let read = |mut pipe: Box<dyn std::io::Read + Send>| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                let _ = pipe.read_to_string(&mut text);
-                text
-            })
-        };
-        let stdout = read(Box::new(child.stdout.take().unwrap()));
-        let stderr = read(Box::new(child.stderr.take().unwrap()));
-        let deadline = std::time::Instant::now() + BUILD_BOUND;
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("cargo build --example chat") {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("cargo build --example chat did not finish within {BUILD_BOUND:?}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
-        assert!(
-            status.success(),
-            "cargo build --example chat failed ({status}):\n{stderr}"
-        );
-        stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "chat")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo build --example chat reported no executable")
-    })
-}
-
 /// A running chat example; killed when dropped.
 struct Chat {
     url: String,
@@ -167,62 +99,8 @@ struct Chat {
 
 /// Starts the chat example on a free port of 127.0.0.1 and waits until it listens.
 async fn start_chat() -> Chat {
-    let bin = tokio::task::spawn_blocking(chat_binary)
-        .await
-        .expect("building the chat example panicked");
-    let mut last = String::new();
-    // A free port, found by binding :0; another process may take it before the example binds
-    // it, hence a few attempts.
-    for _ in 0..3 {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("no free port")
-            .port();
-        let mut child = tokio::process::Command::new(bin)
-            .env("PORT", port.to_string())
-            .current_dir(REPO)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let stderr = child.stderr.take().unwrap();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                eprintln!("[chat] {line}");
-            }
-        });
-        let ready = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Ok(Some(line)) = stdout.next_line().await {
-                if let Some(url) = line.trim().strip_prefix("chat on ") {
-                    return Some(url.to_owned());
-                }
-                eprintln!("[chat] {line}");
-            }
-            None
-        })
-        .await
-        .expect("the chat example did not print `chat on <url>` within 30 s");
-        match ready {
-            Some(url) => {
-                assert_eq!(url, format!("http://127.0.0.1:{port}"));
-                // Keep the pipe drained: the example logs to stdout.
-                tokio::spawn(async move {
-                    while let Ok(Some(line)) = stdout.next_line().await {
-                        eprintln!("[chat] {line}");
-                    }
-                });
-                return Chat { url, _child: child };
-            }
-            None => {
-                last = format!("{:?}", child.wait().await);
-            }
-        }
-    }
-    panic!("the chat example exited before listening, three times (last: {last})");
+    let (url, child) = common::example::start("chat", &[], &[], "chat on ").await;
+    Chat { url, _child: child }
 }
 
 /// The whole contract of the chat example with `socket.io-client` in Node.

