@@ -162,3 +162,19 @@ async fn standalone_service_answers_404_elsewhere() {
     })
     .await;
 }
+
+/// `examples/hyper`, as it ships: Socket.IO on its path, its REST route, and 404 for any other
+/// path.
+#[tokio::test]
+async fn the_hyper_example_answers_404_for_unknown_paths() {
+    let (url, _child) = common::example::start("hyper", &[], &[], "listening on ").await;
+    let addr: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    bounded(async {
+        let (status, _, body) = request(addr, Method::GET, "/api/health", "").await;
+        assert_eq!((status, body.as_str()), (200, "ok"));
+        let (status, _, _) = request(addr, Method::GET, "/no/such/page", "").await;
+        assert_eq!(status, 404);
+        check_socket_io(addr).await;
+    })
+    .await;
+}
