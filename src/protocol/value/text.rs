@@ -13,6 +13,10 @@ use crate::protocol::Str;
 ///
 /// It reads as a `&str` (`Deref`), compares and hashes as one, and converts from and into
 /// `String`.
+///
+/// A shared string keeps the buffer it was read from alive, as a received binary attachment
+/// does: a value kept for long (in app state, say) is better stored as a `String`
+/// (`into_string`) or deserialized into your own types, which copy it.
 #[derive(Clone)]
 pub struct Text {
     repr: Repr,
