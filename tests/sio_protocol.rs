@@ -1581,3 +1581,34 @@ async fn any_listeners_and_fallback() {
     })
     .await;
 }
+
+/// A closed session is freed with its client and sockets: nothing holds them in a cycle (the
+/// session keeps its Socket.IO client, which holds the session only weakly).
+#[tokio::test]
+async fn a_closed_session_is_freed() {
+    bounded(async {
+        let (svc, io) = server(|b| b);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        io.ns("/", move |socket: SocketRef| {
+            let _ = tx.send(socket.engine_session().downgrade());
+        });
+        let mut c = Client::open(&svc).await;
+        c.connect("/").await;
+        let weak = next(&mut rx).await;
+        assert!(weak.upgrade().is_some(), "alive while connected");
+        c.post("1").await;
+        c.assert_gone().await;
+        // What is left to drop goes within a few turns of the runtime (the tasks that held
+        // the session see it closed and end).
+        let mut turns = 0;
+        while weak.upgrade().is_some() {
+            turns += 1;
+            assert!(
+                turns < 1000,
+                "the closed session is still alive: a reference cycle"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await;
+}

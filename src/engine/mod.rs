@@ -41,7 +41,7 @@ use bytes::Bytes;
 pub use self::body::Body;
 pub use self::config::{EngineConfig, EngineConfigBuilder, Transports};
 pub use self::core::Engine;
-pub use self::session::{SendError, Session};
+pub use self::session::{SendError, Session, WeakSession};
 pub use crate::protocol::{Frame, Str};
 
 /// Receives what happens on the engine's sessions. One instance serves every session.

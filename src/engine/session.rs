@@ -160,13 +160,32 @@ pub(crate) struct Inner {
     parts: Arc<Parts>,
     /// The layer above the engine: its per-session handler (the Socket.IO client), set with
     /// [`Session::attach`].
-    upper: std::sync::RwLock<Option<Arc<dyn SessionHandler>>>,
+    /// Set once, never cleared: the handler must not hold the session strongly (a cycle), but
+    /// a [`WeakSession`]; then reading it per message costs no lock and no reference count.
+    upper: std::sync::OnceLock<Arc<dyn SessionHandler>>,
 }
 
 /// A handle on an Engine.IO session: send to its client, close it, read its handshake request.
 /// Cheap to clone.
 #[derive(Clone)]
 pub struct Session(pub(crate) Arc<Inner>);
+
+/// A handle on a session that does not keep it alive (see [`Session::downgrade`]).
+#[derive(Clone)]
+pub struct WeakSession(std::sync::Weak<Inner>);
+
+impl WeakSession {
+    /// The session, while it is alive.
+    pub fn upgrade(&self) -> Option<Session> {
+        self.0.upgrade().map(Session)
+    }
+}
+
+impl fmt::Debug for WeakSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("WeakSession").finish()
+    }
+}
 
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -204,7 +223,7 @@ impl Session {
             posting: AtomicBool::new(false),
             flushed: Notify::new(),
             parts,
-            upper: std::sync::RwLock::new(None),
+            upper: std::sync::OnceLock::new(),
         }))
     }
 
@@ -347,14 +366,7 @@ impl Session {
         } else {
             self.0.engine.remove(self.id());
         }
-        // The upper layer's state usually holds this session: taking it breaks the cycle.
-        let upper = self
-            .0
-            .upper
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(upper) = upper {
+        if let Some(upper) = self.0.upper.get() {
             guard(self, "on_disconnect", || upper.on_disconnect(reason));
         }
         guard(self, "on_disconnect", || {
@@ -367,16 +379,17 @@ impl Session {
     /// there, typed, and is called on it directly. Call it from
     /// [`EngineHandler::on_connect`](super::EngineHandler::on_connect); the engine-wide
     /// handler is still told of the close, after this one.
-    pub fn attach(&self, handler: Arc<dyn SessionHandler>) {
-        *self.0.upper.write().unwrap_or_else(|p| p.into_inner()) = Some(handler);
+    ///
+    /// A session takes one handler: a second call is refused with the handler given back. The
+    /// session keeps it as long as it lives, so the handler must hold the session only weakly
+    /// ([`Session::downgrade`]), or the two would keep each other alive.
+    pub fn attach(&self, handler: Arc<dyn SessionHandler>) -> Result<(), Arc<dyn SessionHandler>> {
+        self.0.upper.set(handler)
     }
 
-    fn upper(&self) -> Option<Arc<dyn SessionHandler>> {
-        self.0
-            .upper
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// A handle that does not keep the session alive.
+    pub fn downgrade(&self) -> WeakSession {
+        WeakSession(Arc::downgrade(&self.0))
     }
 
     /// The reason the session closed, if it did.
@@ -439,11 +452,11 @@ impl Session {
             return Ok(());
         }
         match packet {
-            Packet::Message(msg) => guard(self, "on_message", || match self.upper() {
+            Packet::Message(msg) => guard(self, "on_message", || match self.0.upper.get() {
                 Some(upper) => upper.on_message(msg),
                 None => self.0.engine.handler().on_message(self, msg),
             }),
-            Packet::Binary(data) => guard(self, "on_binary", || match self.upper() {
+            Packet::Binary(data) => guard(self, "on_binary", || match self.0.upper.get() {
                 Some(upper) => upper.on_binary(data),
                 None => self.0.engine.handler().on_binary(self, data),
             }),

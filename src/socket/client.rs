@@ -17,7 +17,7 @@ use super::{
     socket::{Socket, SocketRef},
 };
 use crate::{
-    engine::{self, EngineHandler, SendError, Session, SessionHandler, Str},
+    engine::{self, EngineHandler, SendError, Session, SessionHandler, Str, WeakSession},
     protocol::{DecodeState, Packet, PacketData, ParseError, value::Value},
     sync::lock,
 };
@@ -29,7 +29,9 @@ use crate::{
 const MAX_HELD_WHILE_CONNECTING: usize = 1024;
 
 pub(crate) struct Client {
-    pub(crate) session: Session,
+    /// The session, held weakly: the session holds its client (its handler) for as long as
+    /// it lives. The hot paths send through each socket's own handle.
+    session: WeakSession,
     pub(crate) io: Arc<IoInner>,
     /// This client, for the connection tasks it starts.
     me: Weak<Client>,
@@ -60,14 +62,26 @@ impl Client {
         self.counted(&connecting);
     }
 
-    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), SendError> {
-        self.session.send_many(self.io.parser.encode(packet))
+    /// The session, while it is alive.
+    pub(crate) fn session(&self) -> Option<Session> {
+        self.session.upgrade()
+    }
+
+    fn send_packet(&self, packet: &Packet) -> Result<(), SendError> {
+        let session = self.session().ok_or(SendError::Closed)?;
+        session.send_many(self.io.parser.encode(packet))
+    }
+
+    /// Closes the session for a protocol violation.
+    fn violation(&self, reason: engine::DisconnectReason, why: &dyn std::fmt::Display) {
+        if let Some(session) = self.session() {
+            tracing::debug!(sid = %session.id(), error = %why, "Socket.IO protocol violation");
+            session.close_with(reason);
+        }
     }
 
     fn parse_error(&self, why: &dyn std::fmt::Display) {
-        tracing::debug!(sid = %self.session.id(), error = %why, "Socket.IO parse error");
-        self.session
-            .close_with(engine::DisconnectReason::PacketParsing);
+        self.violation(engine::DisconnectReason::PacketParsing, why);
     }
 
     fn decoded(&self, decoded: Result<Option<Packet>, ParseError>) {
@@ -105,14 +119,13 @@ impl Client {
             if let Some(buffer) = connecting.get_mut(packet.ns.as_str()) {
                 if buffer.len() >= MAX_HELD_WHILE_CONNECTING {
                     drop(connecting);
-                    tracing::debug!(
-                        sid = %self.session.id(),
-                        ns = %packet.ns,
-                        "too many packets while the namespace connection is being set up"
+                    return self.violation(
+                        engine::DisconnectReason::TransportError,
+                        &format_args!(
+                            "too many packets for {} while its connection is being set up",
+                            packet.ns
+                        ),
                     );
-                    return self
-                        .session
-                        .close_with(engine::DisconnectReason::TransportError);
                 }
                 buffer.push(packet);
                 return;
@@ -155,7 +168,9 @@ impl Client {
     }
 
     fn connect(&self, path: String, auth: Option<Value>) {
-        let Some(me) = self.me.upgrade() else { return };
+        let (Some(me), Some(session)) = (self.me.upgrade(), self.session()) else {
+            return;
+        };
         if lock(&self.sockets).contains_key(&path) || lock(&self.connecting).contains_key(&path) {
             tracing::debug!(ns = %path, "second CONNECT for a namespace, ignored");
             return;
@@ -168,7 +183,7 @@ impl Client {
             connecting.insert(path.clone(), Vec::new());
             self.counted(&connecting);
         }
-        let socket = Socket::new_ref(me.clone(), ns.clone(), auth.as_ref());
+        let socket = Socket::new_ref(me.clone(), session.clone(), ns.clone(), auth.as_ref());
         let client = me;
         run_inline(async move {
             let parts = || ConnectParts {
@@ -193,7 +208,7 @@ impl Client {
                     return client.connect_error(&path, ConnectError::new(e.to_string()));
                 }
             };
-            if client.session.is_closed() {
+            if session.is_closed() {
                 client.stop_connecting(&path);
                 client.io.remove_child_ns(&path);
                 return;
@@ -237,7 +252,7 @@ impl Client {
             drop(connecting);
             // The connection may have closed while the socket was being set up, after the
             // close went through the client's sockets: close this one too.
-            if let Some(reason) = client.session.close_reason() {
+            if let Some(reason) = session.close_reason() {
                 socket.close(reason.into());
             }
         });
@@ -280,7 +295,7 @@ pub(crate) struct IoHandler(pub(crate) Arc<IoInner>);
 impl EngineHandler for IoHandler {
     fn on_connect(&self, session: &Session) {
         let client = Arc::new_cyclic(|me| Client {
-            session: session.clone(),
+            session: session.downgrade(),
             io: self.0.clone(),
             me: me.clone(),
             sockets: Mutex::default(),
@@ -289,7 +304,8 @@ impl EngineHandler for IoHandler {
             decoding: Mutex::default(),
             joined: tokio::sync::Notify::new(),
         });
-        session.attach(client.clone());
+        // A session's first and only handler.
+        let _ = session.attach(client.clone());
         let timeout = self.0.config.connect_timeout;
         let session = session.clone();
         tokio::spawn(async move {

@@ -60,7 +60,7 @@ pub struct Socket {
     /// their locks.
     has_any_in: AtomicBool,
     has_middlewares: AtomicBool,
-    /// The client's Engine.IO session (the same as `client.session`, one hop nearer).
+    /// The client's Engine.IO session (the client holds it only weakly).
     session: Session,
     id: Arc<str>,
     pub(crate) ns: Arc<NsInner>,
@@ -113,12 +113,13 @@ impl fmt::Debug for Socket {
 impl Socket {
     pub(crate) fn new_ref(
         client: Arc<Client>,
+        session: Session,
         ns: Arc<NsInner>,
         auth: Option<&Value>,
     ) -> SocketRef {
         SocketRef(Arc::new(Socket {
-            handshake: Handshake::for_socket(client.session.shared_request(), auth),
-            session: client.session.clone(),
+            handshake: Handshake::for_socket(session.shared_request(), auth),
+            session,
             id: new_id(),
             ns,
             client,
@@ -161,7 +162,7 @@ impl Socket {
     /// The HTTP request that opened the underlying connection (headers, URI with query,
     /// extensions set by layers in front).
     pub fn req_parts(&self) -> &http::request::Parts {
-        self.client.session.request()
+        self.session.request()
     }
 
     /// The Engine.IO session under this socket, shared by its other namespaces.
@@ -346,7 +347,7 @@ impl SocketRef {
         if !self.connected() && !matches!(packet.data, PacketData::Connect(_)) {
             return Err(SendError::Closed);
         }
-        self.client.send_packet(packet)
+        self.session.send_many(self.client.io.parser.encode(packet))
     }
 
     /// Answers the client's ack `id`.
