@@ -202,6 +202,27 @@ impl LocalAdapter {
         });
     }
 
+    /// [`Adapter::broadcast_with_ack`], with the number of sockets the packet went to (what a
+    /// remote adapter tells the requesting node first).
+    pub(crate) fn broadcast_with_ack_counted(
+        &self,
+        packet: &EncodedPacket,
+        ack_id: u64,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> (usize, futures_util::stream::BoxStream<'static, AckResponse>) {
+        let waiting: FuturesUnordered<_> = self
+            .select(opts)
+            .into_iter()
+            .map(|socket| {
+                let answer = socket.emit_with_ack(packet, ack_id, opts.volatile, timeout);
+                let id = socket.id().to_owned();
+                async move { (id, answer.await) }
+            })
+            .collect();
+        (waiting.len(), waiting.boxed())
+    }
+
     fn info(&self, s: &dyn LocalSocket) -> SocketInfo {
         SocketInfo {
             id: s.id().to_owned(),
@@ -291,16 +312,8 @@ impl Adapter for LocalAdapter {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<futures_util::stream::BoxStream<'static, AckResponse>, AdapterError>>
     {
-        let waiting: FuturesUnordered<_> = self
-            .select(&opts)
-            .into_iter()
-            .map(|socket| {
-                let answer = socket.emit_with_ack(&packet, ack_id, opts.volatile, timeout);
-                let id = socket.id().to_owned();
-                async move { (id, answer.await) }
-            })
-            .collect();
-        ready(Ok(waiting.boxed()))
+        let (_, answers) = self.broadcast_with_ack_counted(&packet, ack_id, &opts, timeout);
+        ready(Ok(answers))
     }
 
     fn fetch_sockets(
@@ -378,6 +391,15 @@ mod tests {
     struct Nowhere;
     impl LocalNamespace for Nowhere {
         fn with_sockets(&self, _: &mut dyn FnMut(&dyn SocketTable)) {}
+        fn encode(&self, _: &crate::protocol::Packet) -> Vec<crate::protocol::Frame> {
+            Vec::new()
+        }
+        fn next_ack_id(&self) -> u64 {
+            0
+        }
+        fn server_side(&self, _: &str, _: Vec<Value>) -> Option<Vec<Value>> {
+            None
+        }
     }
 
     /// A handle on no namespace.

@@ -249,6 +249,76 @@ pub(crate) fn encode(packet: &Packet) -> Bytes {
     Bytes::from(out.into_vec())
 }
 
+/// A msgpack writer for messages other than packets (the Redis adapter's envelopes), writing
+/// each value as notepack does.
+#[cfg(feature = "redis")]
+pub(crate) struct Writer(ByteBuf);
+
+#[cfg(feature = "redis")]
+impl Writer {
+    pub(crate) fn new() -> Self {
+        Writer(ByteBuf::with_capacity(64))
+    }
+
+    /// An array header of `n` items.
+    pub(crate) fn array(&mut self, n: usize) -> &mut Self {
+        infallible(mp::write_array_len(&mut self.0, len32(n)));
+        self
+    }
+
+    /// A map header of `n` fields.
+    pub(crate) fn map(&mut self, n: usize) -> &mut Self {
+        infallible(mp::write_map_len(&mut self.0, len32(n)));
+        self
+    }
+
+    pub(crate) fn str(&mut self, s: &str) -> &mut Self {
+        write_str(&mut self.0, s);
+        self
+    }
+
+    pub(crate) fn uint(&mut self, u: u64) -> &mut Self {
+        infallible(mp::write_uint(&mut self.0, u));
+        self
+    }
+
+    pub(crate) fn value(&mut self, v: &Value) -> &mut Self {
+        write_value(&mut self.0, v);
+        self
+    }
+
+    /// An EVENT packet as the Node adapter carries it: `{type: 2, data: [event, ...args], nsp}`
+    /// (type 2 with binary data too, as in this format).
+    pub(crate) fn event(&mut self, ns: &str, event: &str, args: &[Value]) -> &mut Self {
+        self.map(3).str("type").uint(2).str("data");
+        self.array(args.len().saturating_add(1)).str(event);
+        args.iter().for_each(|a| write_value(&mut self.0, a));
+        self.str("nsp").str(ns)
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.0.into_vec()
+    }
+}
+
+/// Decodes one msgpack value (a message other than a packet: the Redis adapter's envelopes),
+/// as notepack decodes it, with the same bounds as packets: nesting by [`MAX_DEPTH`], buffers by
+/// `max_buffers`. JavaScript's `undefined` at the top is `null`.
+#[cfg(feature = "redis")]
+pub(crate) fn decode_value(data: &[u8], max_buffers: usize) -> Result<Value, MsgpackError> {
+    let mut rd = Reader {
+        data,
+        pos: 0,
+        buffers: 0,
+        max_buffers,
+    };
+    let v = rd.item(MAX_DEPTH)?.or_null();
+    if rd.left() > 0 {
+        return Err(MsgpackError::TrailingBytes(rd.left()));
+    }
+    Ok(v)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
@@ -353,6 +423,25 @@ impl<'a> Reader<'a> {
                 Ok(Item::Value(iso_date(ms).map_or(Value::Null, Value::String)))
             }
             (0, false, _) => Ok(Item::Value(self.bytes(len)?)),
+            // The msgpack timestamp (notepack.io 3 writes a `Date` so): 32 bits of seconds; 30
+            // bits of nanoseconds and 34 of seconds; or 32 bits of nanoseconds and 64 of
+            // signed seconds.
+            (-1, true, 4) => {
+                let secs = i64::from(u32::from_be_bytes(self.array()?));
+                Ok(Item::Value(date_value(secs, 0)))
+            }
+            (-1, true, 8) => {
+                let both = u64::from_be_bytes(self.array()?);
+                let nanos = both >> 34;
+                let secs = both & ((1 << 34) - 1);
+                // 34 bits: the cast is exact.
+                Ok(Item::Value(date_value(secs as i64, nanos)))
+            }
+            (-1, false, 12) => {
+                let nanos = u64::from(u32::from_be_bytes(self.array()?));
+                let secs = i64::from_be_bytes(self.array()?);
+                Ok(Item::Value(date_value(secs, nanos)))
+            }
             _ => {
                 let data = self.bytes(len)?;
                 Ok(Item::Value(Value::Array(vec![
@@ -485,6 +574,14 @@ impl<'a> Reader<'a> {
         }
         Ok(Value::Object(fields))
     }
+}
+
+/// A timestamp as JavaScript's `Date.toJSON` writes it: the ISO string, `null` out of range.
+fn date_value(secs: i64, nanos: u64) -> Value {
+    let ms = secs
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add(i64::try_from(nanos / 1_000_000).ok()?));
+    ms.and_then(iso_date).map_or(Value::Null, Value::from)
 }
 
 /// `Date.prototype.toISOString` of `ms` since the epoch; `None` outside JavaScript's range

@@ -1,0 +1,339 @@
+//! The Redis adapter (feature `redis`): several servers share rooms and broadcasts through a
+//! Redis broker, speaking the protocol of the npm `@socket.io/redis-adapter` 8.3 (its classic
+//! `createAdapter`), so Rust and Node servers can share one cluster, and the npm
+//! `@socket.io/redis-emitter` reaches the sockets of both.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! use tower_socketio::{SocketIo, adapter::redis::{RedisAdapter, RedisAdapterConfig}};
+//!
+//! let redis = RedisAdapter::connect("redis://127.0.0.1:6379/", RedisAdapterConfig::default())
+//!     .await?;
+//! let (layer, io) = SocketIo::builder().adapter(redis.factory()).build_layer();
+//! # Ok(()) }
+//! ```
+//!
+//! Each server keeps one connection to publish and one to subscribe, shared by its namespaces.
+//! Per namespace it subscribes as a Node server does: the pattern `P#N#*` (broadcasts), and the
+//! channels `P-request#N#`, `P-response#N#` and `P-response#N#<uid>#`, where `P` is the key
+//! prefix ([`RedisAdapterConfig::key`], `socket.io` by default) and `N` the namespace. The
+//! server count is the number of connections subscribed to the request channel
+//! (`PUBSUB NUMSUB`), as Node counts it.
+//!
+//! When Redis is unreachable, local delivery goes on: a broadcast reaches this server's sockets,
+//! then its publication fails with an [`AdapterError`]; requests fail within
+//! [`RedisAdapterConfig::requests_timeout`]. Both connections reconnect by themselves, and the
+//! subscriptions are made again. A malformed message from the broker is logged at WARN and
+//! dropped.
+
+mod handshake;
+mod ns;
+mod wire;
+
+use std::{
+    collections::HashMap,
+    fmt,
+    sync::{Arc, RwLock, Weak},
+    time::Duration,
+};
+
+use ::redis::{Client, aio::ConnectionManager};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use self::ns::{Channel, NsAdapter};
+use super::{Adapter, AdapterError, LocalNamespaceRef};
+use crate::sync::{read, write};
+
+/// How the Redis adapter is set up; the names are those of the Node adapter's options.
+#[derive(Debug, Clone)]
+pub struct RedisAdapterConfig {
+    /// The prefix of every channel (Node's `key`), `socket.io` by default. Servers of one
+    /// cluster must share it.
+    pub key: String,
+    /// How long a request to the other servers waits for their answers, and how long a
+    /// command to Redis may take (Node's `requestsTimeout`), 5 s by default.
+    pub requests_timeout: Duration,
+}
+
+impl Default for RedisAdapterConfig {
+    fn default() -> Self {
+        RedisAdapterConfig {
+            key: "socket.io".to_owned(),
+            requests_timeout: Duration::from_millis(5000),
+        }
+    }
+}
+
+impl RedisAdapterConfig {
+    /// Sets the channel prefix.
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+
+    /// Sets the request timeout.
+    pub fn requests_timeout(mut self, timeout: Duration) -> Self {
+        self.requests_timeout = timeout;
+        self
+    }
+}
+
+/// Why the adapter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisAdapterError {
+    /// The URL is invalid.
+    #[error("invalid Redis URL: {0}")]
+    Url(#[source] ::redis::RedisError),
+    /// Redis could not be reached.
+    #[error("cannot connect to Redis: {0}")]
+    Connect(#[source] ::redis::RedisError),
+    /// Redis did not answer in time.
+    #[error("Redis did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// What the server's namespaces share: the connections and the configuration.
+pub(crate) struct Shared {
+    config: RedisAdapterConfig,
+    publisher: ConnectionManager,
+    namespaces: RwLock<HashMap<String, Weak<NsAdapter>>>,
+    subscribe: mpsc::UnboundedSender<String>,
+}
+
+impl Shared {
+    /// Publishes a message, within the request timeout.
+    pub(crate) async fn publish(
+        &self,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> Result<(), AdapterError> {
+        let mut conn = self.publisher.clone();
+        let cmd = ::redis::cmd("PUBLISH")
+            .arg(&channel)
+            .arg(payload)
+            .to_owned();
+        self.run(async move { cmd.query_async::<i64>(&mut conn).await })
+            .await
+            .map(|_| ())
+            .map_err(|e| AdapterError(format!("redis: cannot publish on {channel}: {e}")))
+    }
+
+    /// How many connections are subscribed to `channel`.
+    pub(crate) async fn numsub(&self, channel: &str) -> Result<u64, AdapterError> {
+        let mut conn = self.publisher.clone();
+        let cmd = ::redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).to_owned();
+        let (_, n) = self
+            .run(async move { cmd.query_async::<(String, u64)>(&mut conn).await })
+            .await
+            .map_err(|e| AdapterError(format!("redis: cannot count the servers: {e}")))?;
+        Ok(n)
+    }
+
+    async fn run<T>(&self, f: impl Future<Output = ::redis::RedisResult<T>>) -> Result<T, String> {
+        let timeout = self.config.requests_timeout;
+        match tokio::time::timeout(timeout, f).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {timeout:?}")),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &RedisAdapterConfig {
+        &self.config
+    }
+}
+
+/// A server's link to Redis: make one with [`RedisAdapter::connect`], then give its
+/// [`factory`](RedisAdapter::factory) to `SocketIo::builder().adapter(..)`.
+#[derive(Clone)]
+pub struct RedisAdapter {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for RedisAdapter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisAdapter")
+            .field("config", &self.shared.config)
+            .field("namespaces", &read(&self.shared.namespaces).len())
+            .finish()
+    }
+}
+
+impl RedisAdapter {
+    /// Connects to Redis at `url` (`redis://host:port/`): the publishing and the subscribing
+    /// connections. Must be called within a tokio runtime, which then runs the subscriber.
+    pub async fn connect(url: &str, config: RedisAdapterConfig) -> Result<Self, RedisAdapterError> {
+        let client = Client::open(url).map_err(RedisAdapterError::Url)?;
+        let timeout = config.requests_timeout;
+        let manager = ::redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_max_delay(Duration::from_secs(1));
+        let publisher =
+            tokio::time::timeout(timeout, client.get_connection_manager_with_config(manager))
+                .await
+                .map_err(|_| RedisAdapterError::Timeout(timeout))?
+                .map_err(RedisAdapterError::Connect)?;
+        let first = subscriber_connection(&client, timeout)
+            .await
+            .map_err(|e| match e {
+                Some(e) => RedisAdapterError::Connect(e),
+                None => RedisAdapterError::Timeout(timeout),
+            })?;
+        let (subscribe, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            config,
+            publisher,
+            namespaces: RwLock::default(),
+            subscribe,
+        });
+        tokio::spawn(subscriber(client, first, Arc::downgrade(&shared), rx));
+        Ok(RedisAdapter { shared })
+    }
+
+    /// The adapter factory to give to `SocketIo::builder().adapter(..)`: one adapter per
+    /// namespace, all on this link.
+    pub fn factory<N: Into<LocalNamespaceRef>>(
+        &self,
+    ) -> impl Fn(N) -> Arc<dyn Adapter> + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move |ns: N| {
+            let adapter = NsAdapter::new(ns.into(), shared.clone());
+            let path = adapter.path().to_owned();
+            write(&shared.namespaces).insert(path.clone(), Arc::downgrade(&adapter));
+            // The subscriber subscribes it (now, or when it next connects).
+            let _ = shared.subscribe.send(path);
+            adapter
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RedisAdapterConfig {
+        &self.shared.config
+    }
+}
+
+type PubSubParts = (::redis::aio::PubSubSink, ::redis::aio::PubSubStream);
+
+/// A new subscribing connection; `None` as the error when it timed out.
+async fn subscriber_connection(
+    client: &Client,
+    timeout: Duration,
+) -> Result<PubSubParts, Option<::redis::RedisError>> {
+    match tokio::time::timeout(timeout, client.get_async_pubsub()).await {
+        Ok(Ok(ps)) => Ok(ps.split()),
+        Ok(Err(e)) => Err(Some(e)),
+        Err(_) => Err(None),
+    }
+}
+
+/// The subscriptions of one namespace, and where their messages go.
+async fn subscribe_ns(
+    sink: &mut ::redis::aio::PubSubSink,
+    routes: &mut HashMap<String, (String, Channel)>,
+    shared: &Shared,
+    path: &str,
+) -> ::redis::RedisResult<()> {
+    let Some(adapter) = read(&shared.namespaces).get(path).and_then(Weak::upgrade) else {
+        return Ok(());
+    };
+    let prefix = &shared.config.key;
+    let pattern = format!("{prefix}#{path}#*");
+    let request = format!("{prefix}-request#{path}#");
+    let response = format!("{prefix}-response#{path}#");
+    let specific = format!("{prefix}-response#{path}#{}#", adapter.uid());
+    routes.insert(pattern.clone(), (path.to_owned(), Channel::Broadcast));
+    routes.insert(request.clone(), (path.to_owned(), Channel::Request));
+    routes.insert(response.clone(), (path.to_owned(), Channel::Response));
+    routes.insert(specific.clone(), (path.to_owned(), Channel::Response));
+    sink.psubscribe(&pattern).await?;
+    sink.subscribe(&[&request, &response, &specific]).await?;
+    Ok(())
+}
+
+/// The subscribing connection's task: subscribes each namespace, hands each message to its
+/// namespace's adapter, and reconnects (subscribing everything again) when the connection drops.
+/// It ends when the server's adapters are all gone.
+async fn subscriber(
+    client: Client,
+    first: PubSubParts,
+    shared: Weak<Shared>,
+    mut new_ns: mpsc::UnboundedReceiver<String>,
+) {
+    let mut conn = Some(first);
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let Some(timeout) = shared.upgrade().map(|s| s.config.requests_timeout) else {
+            return;
+        };
+        let (mut sink, mut stream) = match conn.take() {
+            Some(c) => c,
+            None => match subscriber_connection(&client, timeout).await {
+                Ok(c) => c,
+                Err(e) => {
+                    let why = e.map_or_else(|| "timed out".to_owned(), |e| e.to_string());
+                    tracing::warn!("redis adapter: cannot reconnect the subscriber: {why}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            },
+        };
+        let mut routes = HashMap::new();
+        let mut ok = true;
+        {
+            let Some(s) = shared.upgrade() else { return };
+            let paths: Vec<String> = read(&s.namespaces).keys().cloned().collect();
+            for path in paths {
+                if let Err(e) = subscribe_ns(&mut sink, &mut routes, &s, &path).await {
+                    tracing::warn!("redis adapter: cannot subscribe for {path}: {e}");
+                    ok = false;
+                    break;
+                }
+            }
+        }
+        if ok {
+            backoff = Duration::from_millis(50);
+            loop {
+                tokio::select! {
+                    path = new_ns.recv() => {
+                        let Some(path) = path else { return };
+                        let Some(s) = shared.upgrade() else { return };
+                        if let Err(e) = subscribe_ns(&mut sink, &mut routes, &s, &path).await {
+                            tracing::warn!("redis adapter: cannot subscribe for {path}: {e}");
+                            break;
+                        }
+                    }
+                    msg = stream.next() => {
+                        let Some(msg) = msg else { break };
+                        let Some(s) = shared.upgrade() else { return };
+                        dispatch(&s, &routes, &msg).await;
+                    }
+                }
+            }
+        }
+        tracing::warn!("redis adapter: the subscriber connection was lost; reconnecting");
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+/// Hands a message to its namespace's adapter.
+async fn dispatch(
+    shared: &Shared,
+    routes: &HashMap<String, (String, Channel)>,
+    msg: &::redis::Msg,
+) {
+    let pattern: Option<String> = msg.get_pattern().unwrap_or(None);
+    let key = pattern.as_deref().unwrap_or(msg.get_channel_name());
+    let Some((path, channel)) = routes.get(key) else {
+        tracing::debug!("redis adapter: message on an unknown channel {key}");
+        return;
+    };
+    let adapter = read(&shared.namespaces).get(path).and_then(Weak::upgrade);
+    if let Some(adapter) = adapter {
+        adapter
+            .on_message(*channel, msg.get_channel_name(), msg.get_payload_bytes())
+            .await;
+    }
+}

@@ -1,0 +1,315 @@
+//! The Redis adapter on a real `redis-server` (started by the test on a free loopback port,
+//! stopped by PID): three Rust servers and one Node server (npm `socket.io` 4.8.4 with
+//! `@socket.io/redis-adapter` 8.3.0) in one cluster, with an official `socket.io-client` on
+//! each (`tests/clients/redis_cluster_client.mjs`) checking every cluster-wide operation asked
+//! of a Rust server and of the Node server, and `@socket.io/redis-emitter` reaching our sockets;
+//! then Redis killed and restarted under two Rust servers, and malformed messages on every
+//! channel.
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use common::redis::{NodeServer, RedisServer, WsClient};
+use serde::Deserialize;
+use tower_socketio::{
+    SocketIo, SocketRef,
+    adapter::redis::{RedisAdapter, RedisAdapterConfig},
+    extract::Data,
+    service::NotFound,
+    value::Value,
+};
+
+#[derive(Debug, Deserialize)]
+struct Bcast {
+    rooms: Option<Vec<String>>,
+    except: Option<Vec<String>>,
+    event: String,
+    data: Value,
+    binary: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Select {
+    room: String,
+    join: Option<String>,
+    leave: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Timeout {
+    timeout: u64,
+}
+
+/// One Rust server of the cluster, named `name`, answering the events of
+/// `tests/clients/node_redis_server.mjs` the same way.
+async fn rust_server(
+    redis: &str,
+    name: &'static str,
+    timeout: Duration,
+) -> (std::net::SocketAddr, SocketIo) {
+    let config = RedisAdapterConfig::default().requests_timeout(timeout);
+    let redis = RedisAdapter::connect(redis, config).await.unwrap();
+    let (layer, io) = SocketIo::builder().adapter(redis.factory()).build_layer();
+    let heard = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let seen = heard.clone();
+    let ns = io.ns("/", move |socket: SocketRef| {
+        socket.on("join", |socket: SocketRef, Data(room): Data<String>| {
+            socket.join(room);
+            socket.rooms()
+        });
+        socket.on("bcast", |io: SocketIo, Data(b): Data<Bcast>| async move {
+            let data = if b.binary == Some(true) {
+                let bytes: Vec<u8> = tower_socketio::value::from_value(b.data).unwrap();
+                Value::from(bytes)
+            } else {
+                b.data
+            };
+            let op = match b.rooms {
+                Some(rooms) => io.to(rooms),
+                None => io.except(Vec::<String>::new()),
+            };
+            op.except(b.except.unwrap_or_default())
+                .emit(&b.event, &data)
+                .await
+                .is_ok()
+        });
+        socket.on("count", |io: SocketIo| async move {
+            io.server_count().await.unwrap()
+        });
+        socket.on(
+            "rooms",
+            |io: SocketIo| async move { io.rooms().await.unwrap() },
+        );
+        socket.on(
+            "fetch",
+            |io: SocketIo, Data(room): Data<Option<String>>| async move {
+                let sockets = match room {
+                    Some(room) => io.to(room).fetch_sockets().await,
+                    None => io.fetch_sockets().await,
+                };
+                let mut out: Vec<serde_json::Value> = sockets
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| {
+                        let rooms: Vec<_> =
+                            s.rooms.iter().filter(|r| **r != s.id).cloned().collect();
+                        serde_json::json!({
+                            "name": s.handshake.query_param("name"),
+                            "rooms": rooms,
+                            "id": s.id,
+                        })
+                    })
+                    .collect();
+                out.sort_by_key(|s| s["name"].as_str().unwrap_or_default().to_owned());
+                out
+            },
+        );
+        socket.on("sse", |io: SocketIo, Data(v): Data<Value>| async move {
+            io.server_side_emit("hello", &v).await.is_ok()
+        });
+        let seen = seen.clone();
+        socket.on("heard", move || seen.lock().unwrap().clone());
+        socket.on("sse-ack", |io: SocketIo| async move {
+            let answers: Vec<Result<String, _>> =
+                io.server_side_emit_with_ack("who", &()).await.unwrap();
+            let mut names: Vec<String> = answers.into_iter().map(|a| a.unwrap()).collect();
+            names.sort();
+            names
+        });
+        socket.on(
+            "remote-join",
+            |io: SocketIo, Data(s): Data<Select>| async move {
+                io.to(s.room).sockets_join(s.join.unwrap()).await.is_ok()
+            },
+        );
+        socket.on(
+            "remote-leave",
+            |io: SocketIo, Data(s): Data<Select>| async move {
+                io.to(s.room).sockets_leave(s.leave.unwrap()).await.is_ok()
+            },
+        );
+        socket.on(
+            "remote-disconnect",
+            |io: SocketIo, Data(s): Data<Select>| async move {
+                io.to(s.room).disconnect_sockets(true).await.is_ok()
+            },
+        );
+        socket.on(
+            "bcast-ack",
+            |io: SocketIo, Data(t): Data<Timeout>| async move {
+                let acks = io
+                    .timeout(Duration::from_millis(t.timeout))
+                    .emit_with_ack("q", &())
+                    .await
+                    .unwrap()
+                    .collect_all::<String>()
+                    .await;
+                let mut acks: Vec<String> = acks.into_iter().map(|(_, a)| a.unwrap()).collect();
+                acks.sort();
+                acks
+            },
+        );
+    });
+    ns.on_server_side("hello", move |args| {
+        heard
+            .lock()
+            .unwrap()
+            .push(args.into_iter().next().unwrap_or(Value::Null));
+        Vec::new()
+    });
+    ns.on_server_side("who", move |_| vec![Value::from(name)]);
+    let addr = common::serve(tower::Layer::layer(&layer, NotFound)).await;
+    (addr, io)
+}
+
+/// Waits until `io` counts `n` servers (each has subscribed), within 20 s.
+async fn until_count(io: &SocketIo, n: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(c) = io.server_count().await
+            && c == n
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the cluster never reached {n} servers"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_and_node_servers_share_a_cluster() {
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let t = Duration::from_secs(3);
+    let (a, io_a) = rust_server(&url, "A", t).await;
+    let (b, _io_b) = rust_server(&url, "B", t).await;
+    let (c, _io_c) = rust_server(&url, "C", t).await;
+    let node = NodeServer::start(&url, "N").await;
+    until_count(&io_a, 4).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/redis_cluster_client.mjs"
+    );
+    let (a, b, c) = (
+        format!("http://{a}"),
+        format!("http://{b}"),
+        format!("http://{c}"),
+    );
+    let out = common::run_client(
+        &common::node(),
+        &[
+            script, "--a", &a, "--b", &b, "--c", &c, "--n", &node.url, "--redis", &url,
+        ],
+        Duration::from_secs(60),
+    )
+    .await;
+    let summary = String::from_utf8_lossy(&out.stdout);
+    println!("{summary}");
+    assert!(summary.contains(r#""ok":true"#), "{summary}");
+}
+
+/// Expects `event` with `data` as the client's next event.
+async fn expect(client: &mut WsClient, event: &str, data: &str) {
+    assert_eq!(client.event().await, serde_json::json!([event, data]));
+}
+
+#[tokio::test]
+async fn redis_killed_and_restarted() {
+    let mut redis = RedisServer::start().await;
+    let url = redis.url();
+    let t = Duration::from_millis(800);
+    let (a, io_a) = rust_server(&url, "A", t).await;
+    let (b, io_b) = rust_server(&url, "B", t).await;
+    until_count(&io_a, 2).await;
+    let mut ca = WsClient::connect(a).await;
+    let mut cb = WsClient::connect(b).await;
+    io_a.emit("e", "before").await.unwrap();
+    expect(&mut ca, "e", "before").await;
+    expect(&mut cb, "e", "before").await;
+
+    redis.stop().await;
+    // Local delivery goes on; what needs the cluster fails, within the timeout.
+    let started = Instant::now();
+    let err = io_a.emit("e", "during").await.unwrap_err();
+    assert!(err.to_string().contains("redis"), "{err}");
+    expect(&mut ca, "e", "during").await;
+    assert!(io_a.server_count().await.is_err());
+    assert!(io_b.fetch_sockets().await.is_err());
+    assert!(io_a.server_side_emit("hello", &"x").await.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    redis.restart().await;
+    // Both reconnect and subscribe again by themselves.
+    until_count(&io_a, 2).await;
+    until_count(&io_b, 2).await;
+    io_b.emit("e", "after").await.unwrap();
+    // B's client never got "during": its next event is "after".
+    expect(&mut cb, "e", "after").await;
+    expect(&mut ca, "e", "after").await;
+    io_a.to(Vec::<String>::new())
+        .emit("e", "again")
+        .await
+        .unwrap();
+    expect(&mut ca, "e", "again").await;
+    expect(&mut cb, "e", "again").await;
+}
+
+#[tokio::test]
+async fn malformed_messages_are_dropped() {
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let (a, io_a) = rust_server(&url, "A", Duration::from_secs(2)).await;
+    until_count(&io_a, 1).await;
+    let mut ca = WsClient::connect(a).await;
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let garbage: [&[u8]; 8] = [
+        b"",
+        b"\xc1",
+        b"\x81\xa1a\x01",
+        b"\x93\xa1u\x83\xa4type\x02\xa4data\x91\x01\xa3nsp\xa1/\x80",
+        b"\x93\xa1u\x83\xa4type\x02\xa4data\x91\xa1e\xa3nsp\xa1/\xa1x",
+        b"{not json",
+        br#"{"type":2,"rooms":["x"]}"#,
+        br#"{"type":99,"uid":"z"}"#,
+    ];
+    for channel in [
+        "socket.io#/#",
+        "socket.io#/#room#",
+        "socket.io-request#/#",
+        "socket.io-response#/#",
+    ] {
+        for g in garbage {
+            let _: i64 = redis::cmd("PUBLISH")
+                .arg(channel)
+                .arg(g)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+    // A valid broadcast from "another node" after them: it arrives, so the subscriber lived on.
+    let valid = b"\x93\xa5other\x83\xa4type\x02\xa4data\x92\xa1e\xa2ok\xa3nsp\xa1/\x83\xa5rooms\x90\xa6except\x90\xa5flags\x80";
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg("socket.io#/#")
+        .arg(&valid[..])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    expect(&mut ca, "e", "ok").await;
+    assert_eq!(io_a.server_count().await.unwrap(), 1);
+    // The socket was not disconnected by the legacy join without opts.
+    assert_eq!(io_a.fetch_sockets().await.unwrap().len(), 1);
+}
