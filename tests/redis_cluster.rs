@@ -17,7 +17,7 @@ use std::{
 use common::redis::{NodeServer, RedisServer, WsClient};
 use serde::Deserialize;
 use tower_socketio::{
-    SocketIo, SocketRef,
+    AckError, SocketIo, SocketRef,
     adapter::redis::{RedisAdapter, RedisAdapterConfig},
     extract::Data,
     service::NotFound,
@@ -43,6 +43,25 @@ struct Select {
 #[derive(Debug, Deserialize)]
 struct Timeout {
     timeout: u64,
+    event: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RemoteEmit {
+    name: String,
+    event: String,
+    data: Value,
+}
+
+/// The adapter's warnings in the test's output.
+fn trace() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "tower_socketio=warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
 }
 
 /// One Rust server of the cluster, named `name`, answering the events of
@@ -144,14 +163,36 @@ async fn rust_server(
             |io: SocketIo, Data(t): Data<Timeout>| async move {
                 let acks = io
                     .timeout(Duration::from_millis(t.timeout))
-                    .emit_with_ack("q", &())
+                    .emit_with_ack(t.event.as_deref().unwrap_or("q"), &())
                     .await
                     .unwrap()
                     .collect_all::<String>()
                     .await;
-                let mut acks: Vec<String> = acks.into_iter().map(|(_, a)| a.unwrap()).collect();
+                // A socket that did not answer in time, as "timeout".
+                let mut acks: Vec<String> = acks
+                    .into_iter()
+                    .map(|(_, a)| match a {
+                        Ok(a) => a,
+                        Err(AckError::Timeout) => "timeout".to_owned(),
+                        Err(e) => e.to_string(),
+                    })
+                    .collect();
                 acks.sort();
                 acks
+            },
+        );
+        socket.on(
+            "remote-emit",
+            |io: SocketIo, Data(r): Data<RemoteEmit>| async move {
+                let sockets = io.fetch_sockets().await.unwrap();
+                let target = sockets
+                    .iter()
+                    .find(|s| s.handshake.query_param("name") == Some(r.name.as_str()))
+                    .unwrap();
+                io.to(target.id.as_str())
+                    .emit(&r.event, &r.data)
+                    .await
+                    .is_ok()
             },
         );
     });
@@ -186,6 +227,7 @@ async fn until_count(io: &SocketIo, n: u16) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rust_and_node_servers_share_a_cluster() {
+    trace();
     let redis = RedisServer::start().await;
     let url = redis.url();
     let t = Duration::from_secs(3);
@@ -223,6 +265,7 @@ async fn expect(client: &mut WsClient, event: &str, data: &str) {
 
 #[tokio::test]
 async fn redis_killed_and_restarted() {
+    trace();
     let mut redis = RedisServer::start().await;
     let url = redis.url();
     let t = Duration::from_millis(800);
@@ -268,6 +311,7 @@ async fn redis_killed_and_restarted() {
 
 #[tokio::test]
 async fn malformed_messages_are_dropped() {
+    trace();
     let redis = RedisServer::start().await;
     let url = redis.url();
     let (a, io_a) = rust_server(&url, "A", Duration::from_secs(2)).await;
@@ -312,4 +356,39 @@ async fn malformed_messages_are_dropped() {
     assert_eq!(io_a.server_count().await.unwrap(), 1);
     // The socket was not disconnected by the legacy join without opts.
     assert_eq!(io_a.fetch_sockets().await.unwrap().len(), 1);
+}
+
+/// A namespace removed when its last socket leaves takes its subscriptions with it: the other
+/// servers no longer count this one for it (and do not wait for its answers).
+#[tokio::test]
+async fn a_removed_namespace_unsubscribes() {
+    trace();
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let (a, io_a) = rust_server(&url, "A", Duration::from_secs(2)).await;
+    io_a.dyn_ns("/dyn", |_: SocketRef| {})
+        .remove_when_empty(true);
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let conn = client.get_multiplexed_async_connection().await.unwrap();
+    let until = async |n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, got): (String, u64) = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg("socket.io-request#/dyn#")
+                .query_async(&mut conn.clone())
+                .await
+                .unwrap();
+            if got == n {
+                return;
+            }
+            assert!(Instant::now() < deadline, "NUMSUB never reached {n}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    until(0).await;
+    let c = WsClient::connect_to(a, "/dyn").await;
+    until(1).await;
+    c.close().await;
+    until(0).await;
 }

@@ -90,9 +90,9 @@ io.on("connection", (socket) => {
     io.in(room).disconnectSockets(true);
     cb(true);
   });
-  socket.on("bcast-ack", async ({ timeout }, cb) => {
+  socket.on("bcast-ack", async ({ timeout, event }, cb) => {
     try {
-      cb(sorted(await io.timeout(timeout).emitWithAck("q")));
+      cb(sorted(await io.timeout(timeout).emitWithAck(event || "q")));
     } catch (e) {
       cb({ error: e.message });
     }

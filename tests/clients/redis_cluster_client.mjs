@@ -152,7 +152,9 @@ steps.push("fetch_sockets");
 // A remote socket's emit (Node's RemoteSocket.emit: a broadcast to the socket's own room).
 assert.equal(await n.emitWithAck("remote-emit", { name: "b", event: "direct", data: "to b" }), true);
 assert.deepEqual(await received(b, "direct"), ["to b"]);
-steps.push("remote socket emit from Node");
+assert.equal(await a.emitWithAck("remote-emit", { name: "n", event: "direct", data: "to n" }), true);
+assert.deepEqual(await received(n, "direct"), ["to n"]);
+steps.push("remote socket emit from Node", "remote socket emit from Rust");
 
 // Server-side emit: every other server hears it, the sender does not.
 await a.emitWithAck("sse", "from A");
@@ -175,7 +177,21 @@ for (const o of origins) {
   const acks = await o.emitWithAck("bcast-ack", { timeout: 3000 });
   assert.deepEqual(acks, ["a-ack", "b-ack", "c-ack", "n-ack"], `acks asked by ${o.name}`);
 }
-steps.push("broadcast_with_ack");
+// With a client that does not answer: the others' acks, and the timeout (Rust gives partial
+// results, Node fails as a whole, both once the timeout has struck).
+c.on("q-slow", () => {});
+for (const s of [a, b, n]) s.on("q-slow", (cb) => cb(`${s.name}-ack`));
+let started = Date.now();
+assert.deepEqual(
+  await a.emitWithAck("bcast-ack", { timeout: 500, event: "q-slow" }),
+  ["a-ack", "b-ack", "n-ack", "timeout"],
+  "partial acks asked by a",
+);
+assert.ok(Date.now() - started >= 450, "the timeout struck");
+started = Date.now();
+assert.match((await n.emitWithAck("bcast-ack", { timeout: 500, event: "q-slow" })).error, /timed out/);
+assert.ok(Date.now() - started >= 450, "the timeout struck");
+steps.push("broadcast_with_ack", "broadcast_with_ack timeout");
 
 // Remote join and leave.
 const roomsOf = async (o, who) => (await o.emitWithAck("fetch", null)).find((s) => s.name === who).rooms;

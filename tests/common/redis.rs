@@ -136,14 +136,30 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn connect(addr: std::net::SocketAddr) -> WsClient {
+        Self::connect_to(addr, "/").await
+    }
+
+    /// Connected to namespace `ns`.
+    pub async fn connect_to(addr: std::net::SocketAddr, ns: &str) -> WsClient {
         let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
         let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
         let (ws, _) = tokio_tungstenite::client_async(url, tcp).await.unwrap();
         let mut c = WsClient { ws };
         assert!(c.text().await.starts_with('0'), "an Engine.IO open packet");
-        c.ws.send(Message::text("40")).await.unwrap();
-        assert!(c.text().await.starts_with("40"), "a CONNECT answer");
+        let prefix = if ns == "/" {
+            "40".to_owned()
+        } else {
+            format!("40{ns},")
+        };
+        c.ws.send(Message::text(prefix.clone())).await.unwrap();
+        let answer = c.text().await;
+        assert!(answer.starts_with(&prefix), "a CONNECT answer: {answer}");
         c
+    }
+
+    /// Closes the connection.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
     }
 
     async fn text(&mut self) -> String {

@@ -42,6 +42,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use self::ns::{Channel, NsAdapter};
+
 use super::{Adapter, AdapterError, LocalNamespaceRef};
 use crate::sync::{read, write};
 
@@ -98,7 +99,22 @@ pub(crate) struct Shared {
     config: RedisAdapterConfig,
     publisher: ConnectionManager,
     namespaces: RwLock<HashMap<String, Weak<NsAdapter>>>,
-    subscribe: mpsc::UnboundedSender<String>,
+    subscribe: mpsc::UnboundedSender<Command>,
+}
+
+/// What the subscriber task is asked to do.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Subscribe to a new namespace's channels.
+    Subscribe(String),
+    /// A namespace's adapter is gone: unsubscribe from its channels (only from its own
+    /// response channel when another adapter serves the path now), so that the other servers
+    /// no longer count this one for it.
+    Unsubscribe {
+        path: String,
+        uid: String,
+        all: bool,
+    },
 }
 
 impl Shared {
@@ -141,6 +157,23 @@ impl Shared {
 
     pub(crate) fn config(&self) -> &RedisAdapterConfig {
         &self.config
+    }
+
+    /// Called when a namespace's adapter is dropped.
+    pub(crate) fn forget(&self, path: &str, uid: &str) {
+        let all = {
+            let mut map = write(&self.namespaces);
+            let gone = map.get(path).is_none_or(|w| w.strong_count() == 0);
+            if gone {
+                map.remove(path);
+            }
+            gone
+        };
+        let _ = self.subscribe.send(Command::Unsubscribe {
+            path: path.to_owned(),
+            uid: uid.to_owned(),
+            all,
+        });
     }
 }
 
@@ -203,7 +236,7 @@ impl RedisAdapter {
             let path = adapter.path().to_owned();
             write(&shared.namespaces).insert(path.clone(), Arc::downgrade(&adapter));
             // The subscriber subscribes it (now, or when it next connects).
-            let _ = shared.subscribe.send(path);
+            let _ = shared.subscribe.send(Command::Subscribe(path));
             adapter
         }
     }
@@ -228,6 +261,37 @@ async fn subscriber_connection(
     }
 }
 
+/// The channels of namespace `path` for the adapter `uid`: the broadcast pattern, the
+/// request, the shared response and the adapter's own response channels.
+fn channels(prefix: &str, path: &str, uid: &str) -> [String; 4] {
+    [
+        format!("{prefix}#{path}#*"),
+        format!("{prefix}-request#{path}#"),
+        format!("{prefix}-response#{path}#"),
+        format!("{prefix}-response#{path}#{uid}#"),
+    ]
+}
+
+/// Unsubscribes from a namespace's channels (see [`Command::Unsubscribe`]).
+async fn unsubscribe_ns(
+    sink: &mut ::redis::aio::PubSubSink,
+    routes: &mut HashMap<String, (String, Channel)>,
+    prefix: &str,
+    (path, uid, all): (&str, &str, bool),
+) -> ::redis::RedisResult<()> {
+    let [pattern, request, response, specific] = channels(prefix, path, uid);
+    routes.remove(&specific);
+    sink.unsubscribe(&specific).await?;
+    if all {
+        routes.remove(&pattern);
+        routes.remove(&request);
+        routes.remove(&response);
+        sink.punsubscribe(&pattern).await?;
+        sink.unsubscribe(&[&request, &response]).await?;
+    }
+    Ok(())
+}
+
 /// The subscriptions of one namespace, and where their messages go.
 async fn subscribe_ns(
     sink: &mut ::redis::aio::PubSubSink,
@@ -238,11 +302,7 @@ async fn subscribe_ns(
     let Some(adapter) = read(&shared.namespaces).get(path).and_then(Weak::upgrade) else {
         return Ok(());
     };
-    let prefix = &shared.config.key;
-    let pattern = format!("{prefix}#{path}#*");
-    let request = format!("{prefix}-request#{path}#");
-    let response = format!("{prefix}-response#{path}#");
-    let specific = format!("{prefix}-response#{path}#{}#", adapter.uid());
+    let [pattern, request, response, specific] = channels(&shared.config.key, path, adapter.uid());
     routes.insert(pattern.clone(), (path.to_owned(), Channel::Broadcast));
     routes.insert(request.clone(), (path.to_owned(), Channel::Request));
     routes.insert(response.clone(), (path.to_owned(), Channel::Response));
@@ -259,7 +319,7 @@ async fn subscriber(
     client: Client,
     first: PubSubParts,
     shared: Weak<Shared>,
-    mut new_ns: mpsc::UnboundedReceiver<String>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
     let mut conn = Some(first);
     let mut backoff = Duration::from_millis(50);
@@ -297,11 +357,20 @@ async fn subscriber(
             backoff = Duration::from_millis(50);
             loop {
                 tokio::select! {
-                    path = new_ns.recv() => {
-                        let Some(path) = path else { return };
+                    command = commands.recv() => {
+                        let Some(command) = command else { return };
                         let Some(s) = shared.upgrade() else { return };
-                        if let Err(e) = subscribe_ns(&mut sink, &mut routes, &s, &path).await {
-                            tracing::warn!("redis adapter: cannot subscribe for {path}: {e}");
+                        let done = match &command {
+                            Command::Subscribe(path) => {
+                                subscribe_ns(&mut sink, &mut routes, &s, path).await
+                            }
+                            Command::Unsubscribe { path, uid, all } => {
+                                let ns = (path.as_str(), uid.as_str(), *all);
+                                unsubscribe_ns(&mut sink, &mut routes, &s.config.key, ns).await
+                            }
+                        };
+                        if let Err(e) = done {
+                            tracing::warn!("redis adapter: cannot apply {command:?}: {e}");
                             break;
                         }
                     }

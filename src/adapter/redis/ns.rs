@@ -67,6 +67,12 @@ impl fmt::Debug for NsAdapter {
     }
 }
 
+impl Drop for NsAdapter {
+    fn drop(&mut self) {
+        self.shared.forget(self.ns.path(), &self.uid);
+    }
+}
+
 /// A request's registration: removed when dropped, unless handed over with
 /// [`Pending::hand_over`].
 struct Pending<'a> {
