@@ -77,6 +77,9 @@ async fn rust_server(
     let heard = Arc::new(Mutex::new(Vec::<Value>::new()));
     let seen = heard.clone();
     let ns = io.ns("/", move |socket: SocketRef| {
+        socket
+            .set_data(&serde_json::json!({ "server": name }))
+            .unwrap();
         socket.on("join", |socket: SocketRef, Data(room): Data<String>| {
             socket.join(room);
             socket.rooms()
@@ -121,6 +124,7 @@ async fn rust_server(
                             "name": s.handshake.query_param("name"),
                             "rooms": rooms,
                             "id": s.id,
+                            "data": s.data.into_json(),
                         })
                     })
                     .collect();
@@ -344,6 +348,16 @@ async fn malformed_messages_are_dropped() {
                 .unwrap();
         }
     }
+    // A server-side listener that panics does not end the subscriber.
+    io_a.of("/")
+        .unwrap()
+        .on_server_side("boom", |_| panic!("a listener panics"));
+    let _: i64 = redis::cmd("PUBLISH")
+        .arg("socket.io-request#/#")
+        .arg(r#"{"uid":"other","type":6,"data":["boom"]}"#)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
     // A valid broadcast from "another node" after them: it arrives, so the subscriber lived on.
     let valid = b"\x93\xa5other\x83\xa4type\x02\xa4data\x92\xa1e\xa2ok\xa3nsp\xa1/\x83\xa5rooms\x90\xa6except\x90\xa5flags\x80";
     let _: i64 = redis::cmd("PUBLISH")

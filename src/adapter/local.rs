@@ -229,6 +229,7 @@ impl LocalAdapter {
             ns: self.path.to_string(),
             rooms: self.socket_rooms(s.id()),
             handshake: s.handshake().clone(),
+            data: s.data(),
         }
     }
 }

@@ -154,6 +154,9 @@ pub struct SocketInfo {
     pub rooms: Vec<Room>,
     /// Its handshake.
     pub handshake: Handshake,
+    /// Its serializable data (Node's `socket.data`; `{}` unless set with
+    /// `Socket::set_data`).
+    pub data: Value,
 }
 
 /// An acknowledgement from one socket of a broadcast.

@@ -31,6 +31,8 @@ pub(crate) trait LocalSocket: Send + Sync {
     fn id(&self) -> &str;
     /// What the client sent when it connected.
     fn handshake(&self) -> &Handshake;
+    /// Its serializable data (Node's `socket.data`).
+    fn data(&self) -> Value;
     /// Queues a packet's frames without running user code or closing anything: the adapter
     /// calls it under its locks.
     fn queue(&self, packet: &EncodedPacket, volatile: bool) -> Queued;

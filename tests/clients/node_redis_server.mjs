@@ -35,6 +35,7 @@ io.on("who", (cb) => cb(name));
 const sorted = (a) => [...a].sort();
 
 io.on("connection", (socket) => {
+  socket.data = { server: name };
   socket.on("join", (room, cb) => {
     socket.join(room);
     cb(sorted(socket.rooms));
@@ -53,7 +54,12 @@ io.on("connection", (socket) => {
       const sockets = await (room ? io.in(room) : io).fetchSockets();
       cb(
         sockets
-          .map((s) => ({ name: s.handshake.query.name, rooms: sorted(s.rooms).filter((r) => r !== s.id), id: s.id }))
+          .map((s) => ({
+            name: s.handshake.query.name,
+            rooms: sorted(s.rooms).filter((r) => r !== s.id),
+            id: s.id,
+            data: s.data,
+          }))
           .sort((x, y) => (x.name < y.name ? -1 : 1)),
       );
     } catch (e) {

@@ -132,12 +132,13 @@ for (const s of all) {
 }
 steps.push("rooms");
 
-// Fetch sockets, with their rooms and handshake, from a Rust and from the Node server.
+// Fetch sockets, with their rooms, handshake (the query's name) and data, from a Rust and
+// from the Node server.
 const everyone = [
-  { name: "a", rooms: ["r1"], id: a.id },
-  { name: "b", rooms: ["r2"], id: b.id },
-  { name: "c", rooms: [], id: c.id },
-  { name: "n", rooms: ["r1"], id: n.id },
+  { name: "a", rooms: ["r1"], id: a.id, data: { server: "A" } },
+  { name: "b", rooms: ["r2"], id: b.id, data: { server: "B" } },
+  { name: "c", rooms: [], id: c.id, data: { server: "C" } },
+  { name: "n", rooms: ["r1"], id: n.id, data: { server: "N" } },
 ];
 for (const o of origins) {
   assert.deepEqual(await o.emitWithAck("fetch", null), everyone, `fetch from ${o.name}`);

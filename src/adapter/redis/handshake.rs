@@ -55,7 +55,7 @@ pub(crate) fn socket_value(s: &SocketInfo) -> Value {
             "rooms",
             s.rooms.iter().map(|r| Value::from(r.as_str())).collect(),
         ),
-        field("data", Value::Object(Vec::new())),
+        field("data", s.data.clone()),
     ]
     .into_iter()
     .collect()
@@ -118,6 +118,7 @@ pub(crate) fn socket_info(v: &Value, ns: &str) -> Option<SocketInfo> {
         ns: ns.to_owned(),
         rooms,
         handshake: Handshake::new(parts, auth, issued),
+        data: v.get("data").cloned().unwrap_or(Value::Null),
     })
 }
 
@@ -188,6 +189,7 @@ mod tests {
                 serde_json::json!({"token": "t"}),
                 UNIX_EPOCH + Duration::from_millis(1_795_578_192_728),
             ),
+            data: Value::from(serde_json::json!({"name": "B1"})),
         };
         let v = socket_value(&info);
         let h = v.get("handshake").unwrap();
@@ -204,6 +206,7 @@ mod tests {
         assert_eq!(back.handshake.query_param("x"), Some("1"));
         assert_eq!(back.handshake.auth()["token"], "t");
         assert_eq!(back.handshake.issued(), info.handshake.issued());
+        assert_eq!(back.data, info.data);
         assert!(socket_info(&Value::from("x"), "/").is_none());
     }
 }

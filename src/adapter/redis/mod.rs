@@ -33,12 +33,13 @@ mod wire;
 use std::{
     collections::HashMap,
     fmt,
+    panic::AssertUnwindSafe,
     sync::{Arc, RwLock, Weak},
     time::Duration,
 };
 
 use ::redis::{Client, aio::ConnectionManager};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
 use self::ns::{Channel, NsAdapter};
@@ -401,8 +402,20 @@ async fn dispatch(
     };
     let adapter = read(&shared.namespaces).get(path).and_then(Weak::upgrade);
     if let Some(adapter) = adapter {
-        adapter
-            .on_message(*channel, msg.get_channel_name(), msg.get_payload_bytes())
-            .await;
+        // User code runs here (server-side listeners, outgoing listeners): a panic in it must
+        // not end the subscriber.
+        let handled = AssertUnwindSafe(adapter.on_message(
+            *channel,
+            msg.get_channel_name(),
+            msg.get_payload_bytes(),
+        ))
+        .catch_unwind()
+        .await;
+        if handled.is_err() {
+            tracing::error!(
+                channel = msg.get_channel_name(),
+                "redis adapter: a listener panicked on a message from another server"
+            );
+        }
     }
 }

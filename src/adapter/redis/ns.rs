@@ -285,7 +285,12 @@ impl NsAdapter {
             None => Err(wire::WireError::Shape("a request without opts")),
         };
         match ty {
-            0 | kind::ALL_ROOMS | kind::REMOTE_FETCH if self.is_pending(request_id) => Ok(()),
+            // Its own requests (their ids are pending here) are for the others.
+            0 | kind::ALL_ROOMS | kind::REMOTE_FETCH | kind::BROADCAST
+                if own || self.is_pending(request_id) =>
+            {
+                Ok(())
+            }
             0 => {
                 let Some(id) = request_id else {
                     return Err(wire::WireError::Shape("a request without requestId"));
@@ -379,7 +384,6 @@ impl NsAdapter {
                 }
                 Ok(())
             }
-            kind::BROADCAST if self.is_pending(request_id) => Ok(()),
             kind::BROADCAST => {
                 let Some(id) = request_id else {
                     return Err(wire::WireError::Shape("a request without requestId"));
