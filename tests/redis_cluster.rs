@@ -3,8 +3,9 @@
 //! `@socket.io/redis-adapter` 8.3.0) in one cluster, with an official `socket.io-client` on
 //! each (`tests/clients/redis_cluster_client.mjs`) checking every cluster-wide operation asked
 //! of a Rust server and of the Node server, and `@socket.io/redis-emitter` reaching our sockets;
-//! then Redis killed and restarted under two Rust servers, and malformed messages on every
-//! channel.
+//! then Redis killed and restarted under two Rust servers; malformed messages on every channel
+//! (and a panicking listener); a removed namespace's unsubscription; the chat example as a
+//! cluster of two (`tests/clients/chat_cluster_client.mjs`).
 #![cfg(feature = "redis")]
 
 mod common;
@@ -405,4 +406,108 @@ async fn a_removed_namespace_unsubscribes() {
     until(1).await;
     c.close().await;
     until(0).await;
+}
+
+/// The chat example's binary with the `redis` feature (`cargo build`, a no-op when `cargo test`
+/// built it already with the same features), within 240 s.
+async fn chat_binary() -> std::path::PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
+    let build = tokio::process::Command::new(cargo)
+        .args([
+            "build",
+            "--features",
+            "redis",
+            "--example",
+            "chat",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(240), build)
+        .await
+        .expect("cargo build --example chat did not finish within 240 s")
+        .expect("cannot run cargo build --example chat");
+    assert!(
+        out.status.success(),
+        "cargo build --example chat failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "chat")
+        .find_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+        .expect("cargo build --example chat reported no executable")
+}
+
+/// A chat example in the cluster of `redis`, on a free port; killed when dropped.
+async fn chat_server(bin: &std::path::Path, redis: &str) -> (String, tokio::process::Child) {
+    use tokio::io::AsyncBufReadExt;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new(bin)
+        .env("PORT", port.to_string())
+        .env("REDIS_URL", redis)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(url) = line.trim().strip_prefix("chat on ") {
+                return url.to_owned();
+            }
+        }
+        panic!("the chat example exited before listening");
+    })
+    .await
+    .expect("the chat example did not listen within 30 s");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (url, child)
+}
+
+/// The chat example as a cluster: two servers on one Redis share rooms, members and messages.
+#[tokio::test]
+async fn the_chat_example_as_a_cluster() {
+    let redis = RedisServer::start().await;
+    let bin = chat_binary().await;
+    let (a, _a) = chat_server(&bin, &redis.url()).await;
+    let (b, _b) = chat_server(&bin, &redis.url()).await;
+    // Both have subscribed when Redis counts two subscribers of the request channel.
+    let client = redis::Client::open(redis.url().as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, n): (String, u64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg("socket.io-request#/#")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if n == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the chat servers did not subscribe"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/chat_cluster_client.mjs"
+    );
+    common::run_client(
+        &common::node(),
+        &[script, "--a", &a, "--b", &b],
+        Duration::from_secs(60),
+    )
+    .await;
 }
