@@ -5,7 +5,8 @@
 //! of a Rust server and of the Node server, and `@socket.io/redis-emitter` reaching our sockets;
 //! then Redis killed and restarted under two Rust servers; malformed messages on every channel
 //! (and a panicking listener); a removed namespace's unsubscription; the chat example as a
-//! cluster of two (`tests/clients/chat_cluster_client.mjs`).
+//! cluster of two (`tests/clients/chat_cluster_client.mjs`); the README's nginx recipe in front of
+//! two servers, with polling clients (`tests/clients/nginx_polling_client.mjs`).
 #![cfg(feature = "redis")]
 
 mod common;
@@ -101,6 +102,7 @@ async fn rust_server(
                 .await
                 .is_ok()
         });
+        socket.on("whoami", move || name);
         socket.on("count", |io: SocketIo| async move {
             io.server_count().await.unwrap()
         });
@@ -510,4 +512,119 @@ async fn the_chat_example_as_a_cluster() {
         Duration::from_secs(60),
     )
     .await;
+}
+
+/// nginx with the README's recipe, in front of `servers`; stopped by PID when dropped.
+struct Nginx {
+    url: String,
+    child: tokio::process::Child,
+    _dir: std::path::PathBuf,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self._dir);
+    }
+}
+
+async fn nginx(servers: &[std::net::SocketAddr]) -> Nginx {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("nginx-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let upstreams: String = servers
+        .iter()
+        .map(|a| format!("        server {a};\n"))
+        .collect();
+    let d = dir.display();
+    let conf = format!(
+        r#"daemon off;
+master_process off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    # The README's recipe.
+    upstream socketio {{
+        ip_hash;
+{upstreams}    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location /socket.io/ {{
+            proxy_pass http://socketio;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host $host;
+        }}
+    }}
+}}
+"#
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let program = std::env::var("TSIO_NGINX").unwrap_or_else(|_| "/usr/sbin/nginx".into());
+    let child = tokio::process::Command::new(&program)
+        .arg("-p")
+        .arg(&dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .args(["-e", "stderr"])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program} (scripts/test installs nginx): {e}"));
+    let nginx = Nginx {
+        url: format!("http://127.0.0.1:{port}"),
+        child,
+        _dir: dir,
+    };
+    // nginx says nothing when it listens: its port accepts connections.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not listen within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nginx
+}
+
+/// The README's nginx recipe, tried: polling clients behind `ip_hash` stay on one server each,
+/// reach both servers, and hear a broadcast from either.
+#[tokio::test]
+async fn polling_clients_behind_nginx_reach_both_servers() {
+    trace();
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let t = Duration::from_secs(3);
+    let (a, io_a) = rust_server(&url, "A", t).await;
+    let (b, _io_b) = rust_server(&url, "B", t).await;
+    until_count(&io_a, 2).await;
+    let nginx = nginx(&[a, b]).await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/nginx_polling_client.mjs"
+    );
+    let out = common::run_client(
+        &common::node(),
+        &[script, "--url", &nginx.url],
+        Duration::from_secs(60),
+    )
+    .await;
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains(r#""ok":true"#), "{summary}");
 }
