@@ -20,9 +20,23 @@
 //! server count is the number of connections subscribed to the request channel
 //! (`PUBSUB NUMSUB`), as Node counts it.
 //!
+//! What Node's protocol carries, and so what crosses servers:
+//!
+//! - broadcasts of events (binary data too), to all sockets, rooms, minus rooms; `local()`
+//!   stays on this server;
+//! - in a broadcast with acks, each remote socket's answer is its *first* argument, and names
+//!   no socket: its id in the [`AckResponse`](super::AckResponse) is empty. When the timeout
+//!   strikes, each announced answer still missing is an [`AckError::Timeout`](super::AckError);
+//! - server-side events are JSON: binary data becomes an array of numbers; an answer is the
+//!   listener's first value; a server without a listener for the event does not answer (the
+//!   sender waits for it until the timeout and returns the answers it has);
+//! - `fetch_sockets` gives each socket's id, rooms, handshake (headers, URL, query, auth, time,
+//!   address) and data (`Socket::data`).
+//!
 //! When Redis is unreachable, local delivery goes on: a broadcast reaches this server's sockets,
 //! then its publication fails with an [`AdapterError`]; requests fail within
-//! [`RedisAdapterConfig::requests_timeout`]. Both connections reconnect by themselves, and the
+//! [`RedisAdapterConfig::requests_timeout`], and at once while the subscribing connection is
+//! known to be down. Both connections reconnect by themselves, and the
 //! subscriptions are made again. A malformed message from the broker is logged at WARN and
 //! dropped.
 
@@ -34,7 +48,10 @@ use std::{
     collections::HashMap,
     fmt,
     panic::AssertUnwindSafe,
-    sync::{Arc, RwLock, Weak},
+    sync::{
+        Arc, RwLock, Weak,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -101,6 +118,9 @@ pub(crate) struct Shared {
     publisher: ConnectionManager,
     namespaces: RwLock<HashMap<String, Weak<NsAdapter>>>,
     subscribe: mpsc::UnboundedSender<Command>,
+    /// Whether the subscriber is connected and subscribed. While it is not, Redis is taken as
+    /// unreachable: commands fail at once rather than each waiting for the timeout.
+    connected: AtomicBool,
 }
 
 /// What the subscriber task is asked to do.
@@ -148,6 +168,9 @@ impl Shared {
     }
 
     async fn run<T>(&self, f: impl Future<Output = ::redis::RedisResult<T>>) -> Result<T, String> {
+        if !self.connected.load(Ordering::Acquire) {
+            return Err("not connected (reconnecting)".to_owned());
+        }
         let timeout = self.config.requests_timeout;
         match tokio::time::timeout(timeout, f).await {
             Ok(Ok(v)) => Ok(v),
@@ -200,6 +223,14 @@ impl RedisAdapter {
     pub async fn connect(url: &str, config: RedisAdapterConfig) -> Result<Self, RedisAdapterError> {
         let client = Client::open(url).map_err(RedisAdapterError::Url)?;
         let timeout = config.requests_timeout;
+        // The subscribing connection first: one attempt, which says why it failed (the
+        // manager retries until its timeout).
+        let first = subscriber_connection(&client, timeout)
+            .await
+            .map_err(|e| match e {
+                Some(e) => RedisAdapterError::Connect(e),
+                None => RedisAdapterError::Timeout(timeout),
+            })?;
         let manager = ::redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
@@ -209,18 +240,13 @@ impl RedisAdapter {
                 .await
                 .map_err(|_| RedisAdapterError::Timeout(timeout))?
                 .map_err(RedisAdapterError::Connect)?;
-        let first = subscriber_connection(&client, timeout)
-            .await
-            .map_err(|e| match e {
-                Some(e) => RedisAdapterError::Connect(e),
-                None => RedisAdapterError::Timeout(timeout),
-            })?;
         let (subscribe, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             config,
             publisher,
             namespaces: RwLock::default(),
             subscribe,
+            connected: AtomicBool::new(true),
         });
         tokio::spawn(subscriber(client, first, Arc::downgrade(&shared), rx));
         Ok(RedisAdapter { shared })
@@ -356,6 +382,9 @@ async fn subscriber(
         }
         if ok {
             backoff = Duration::from_millis(50);
+            if let Some(s) = shared.upgrade() {
+                s.connected.store(true, Ordering::Release);
+            }
             loop {
                 tokio::select! {
                     command = commands.recv() => {
@@ -382,6 +411,9 @@ async fn subscriber(
                     }
                 }
             }
+        }
+        if let Some(s) = shared.upgrade() {
+            s.connected.store(false, Ordering::Release);
         }
         tracing::warn!("redis adapter: the subscriber connection was lost; reconnecting");
         tokio::time::sleep(backoff).await;
