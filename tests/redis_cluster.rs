@@ -203,6 +203,21 @@ async fn rust_server(
             },
         );
     });
+    // A second namespace: its broadcasts stay in it.
+    io.ns("/chat", |socket: SocketRef| {
+        socket.on("bcast", |io: SocketIo, Data(b): Data<Bcast>| async move {
+            let Some(chat) = io.of("/chat") else {
+                return false;
+            };
+            chat.emit(&b.event, &b.data).await.is_ok()
+        });
+        socket.on("count", |io: SocketIo| async move {
+            match io.of("/chat") {
+                Some(chat) => chat.server_count().await.unwrap_or(0),
+                None => 0,
+            }
+        });
+    });
     ns.on_server_side("hello", move |args| {
         heard
             .lock()
@@ -243,6 +258,12 @@ async fn rust_and_node_servers_share_a_cluster() {
     let (c, _io_c) = rust_server(&url, "C", t).await;
     let node = NodeServer::start(&url, "N").await;
     until_count(&io_a, 4).await;
+    let chat = io_a.of("/chat").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while chat.server_count().await.ok() != Some(4) {
+        assert!(Instant::now() < deadline, "/chat never reached 4 servers");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/clients/redis_cluster_client.mjs"

@@ -105,6 +105,15 @@ io.on("connection", (socket) => {
   });
 });
 
+// A second namespace: its broadcasts stay in it.
+io.of("/chat").on("connection", (socket) => {
+  socket.on("bcast", ({ event, data }, cb) => {
+    io.of("/chat").emit(event, data);
+    cb(true);
+  });
+  socket.on("count", async (cb) => cb(await io.of("/chat").adapter.serverCount()));
+});
+
 httpServer.listen(0, "127.0.0.1", () => {
   process.stdout.write(JSON.stringify({ port: httpServer.address().port }) + "\n");
 });

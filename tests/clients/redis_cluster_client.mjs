@@ -123,6 +123,29 @@ for (const o of origins) {
   await broadcast(`broadcast to r1, r2 except r2 from ${from}`, o, { rooms: ["r1", "r2"], except: ["r2"] }, [a, n]);
 }
 
+// A second namespace, /chat, on a Rust server and on the Node server: a broadcast in it reaches
+// its sockets on the other server, and no socket of `/` (a fence on `/` from the same server
+// comes after it).
+{
+  const ca = await client(`${args.a}/chat`, "chat-a");
+  const cn = await client(`${args.n}/chat`, "chat-n");
+  for (const s of [ca, cn]) assert.equal(await s.emitWithAck("count"), 4, `/chat servers from ${s.name}`);
+  for (const [o, root] of [
+    [ca, a],
+    [cn, n],
+  ]) {
+    const event = `chat-${++seq}`;
+    assert.equal(await o.emitWithAck("bcast", { event, data: o.name }), true);
+    assert.equal(await root.emitWithAck("bcast", { event: `fence-${seq}`, data: 0 }), true);
+    for (const s of [ca, cn]) assert.deepEqual(await received(s, event), [o.name]);
+    await Promise.all(all.map((s) => received(s, `fence-${seq}`)));
+    for (const s of all) assert.equal(s.got.find(([e]) => e === event), undefined, `${s.name} got ${event}`);
+  }
+  ca.close();
+  cn.close();
+}
+steps.push("a second namespace");
+
 // All rooms: every server sees every room (sockets' own rooms included).
 for (const s of all) {
   const rooms = await s.emitWithAck("rooms");
