@@ -274,6 +274,9 @@ impl RedisAdapter {
     }
 }
 
+/// How often the subscribing connection is checked with a PING.
+const HEARTBEAT: Duration = Duration::from_secs(10);
+
 type PubSubParts = (::redis::aio::PubSubSink, ::redis::aio::PubSubStream);
 
 /// A new subscribing connection; `None` as the error when it timed out.
@@ -385,8 +388,19 @@ async fn subscriber(
             if let Some(s) = shared.upgrade() {
                 s.connected.store(true, Ordering::Release);
             }
+            let mut heartbeat =
+                tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
             loop {
                 tokio::select! {
+                    _ = heartbeat.tick() => {
+                        // A connection that went silent (a half-open TCP connection) ends no
+                        // stream: a PING that gets no answer in time ends it.
+                        let pong = tokio::time::timeout(timeout, sink.ping::<::redis::Value>()).await;
+                        if !matches!(pong, Ok(Ok(_))) {
+                            tracing::warn!("redis adapter: the subscriber connection does not answer PING");
+                            break;
+                        }
+                    }
                     command = commands.recv() => {
                         let Some(command) = command else { return };
                         let Some(s) = shared.upgrade() else { return };
