@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::redis::{NodeServer, RedisServer, WsClient};
+use common::redis::{NodeServer, Proxy, RedisServer, WsClient};
 use serde::Deserialize;
 use tower_socketio::{
     AckError, SocketIo, SocketRef,
@@ -692,4 +692,36 @@ async fn connect_fails_clearly() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("invalid Redis URL"), "{err}");
+}
+
+/// A network that goes silent under a server (its connections to Redis stay open, nothing
+/// passes): the PING check notices, the adapter connects again and subscribes again, and
+/// broadcasts from the other server reach its sockets again.
+#[tokio::test]
+async fn a_silent_connection_is_replaced() {
+    trace();
+    let redis = RedisServer::start().await;
+    let proxy = Proxy::start(redis.port).await;
+    let t = Duration::from_millis(800);
+    let (a, io_a) = rust_server(&proxy.url(), "A", t).await;
+    let (_, io_b) = rust_server(&redis.url(), "B", t).await;
+    until_count(&io_b, 2).await;
+    let mut ca = WsClient::connect(a).await;
+    io_b.emit("e", "before").await.unwrap();
+    expect(&mut ca, "e", "before").await;
+
+    proxy.freeze();
+    // Redis still counts A's silent subscriber; once A has subscribed again, it counts both.
+    until_count(&io_b, 3).await;
+    io_b.emit("e", "after").await.unwrap();
+    expect(&mut ca, "e", "after").await;
+    // A's own commands go through again too.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while io_a.server_count().await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "A's publishing connection never recovered"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -188,3 +188,66 @@ impl WsClient {
         serde_json::from_str(body).unwrap()
     }
 }
+
+/// A TCP proxy to a Redis server that can leave its connections hanging, as a network that
+/// drops everything silently does: [`freeze`](Self::freeze) stops forwarding on the connections
+/// open so far (they stay open); later connections are forwarded.
+pub struct Proxy {
+    pub port: u16,
+    cutoff: tokio::sync::watch::Sender<u64>,
+    accepted: Arc<std::sync::atomic::AtomicU64>,
+}
+
+use std::sync::Arc;
+
+impl Proxy {
+    pub async fn start(to: u16) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cutoff, rx) = tokio::sync::watch::channel(0u64);
+        let accepted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", to)).await else {
+                    continue;
+                };
+                let mut rx = rx.clone();
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = server.into_split();
+                    let forward = async {
+                        tokio::select! {
+                            _ = tokio::io::copy(&mut cr, &mut sw) => {}
+                            _ = tokio::io::copy(&mut sr, &mut cw) => {}
+                        }
+                    };
+                    let frozen = tokio::select! {
+                        () = forward => false,
+                        r = rx.wait_for(|c| *c >= n) => r.is_ok(),
+                    };
+                    if frozen {
+                        // Hold both ends open, forward nothing, until the test ends.
+                        std::future::pending::<()>().await;
+                    }
+                });
+            }
+        });
+        Proxy {
+            port,
+            cutoff,
+            accepted,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// Stops forwarding on every connection accepted so far.
+    pub fn freeze(&self) {
+        let n = self.accepted.load(std::sync::atomic::Ordering::SeqCst);
+        let _ = self.cutoff.send(n);
+    }
+}

@@ -36,7 +36,9 @@
 //! When Redis is unreachable, local delivery goes on: a broadcast reaches this server's sockets,
 //! then its publication fails with an [`AdapterError`]; requests fail within
 //! [`RedisAdapterConfig::requests_timeout`], and at once while the subscribing connection is
-//! known to be down. Both connections reconnect by themselves, and the
+//! known to be down. A command that fails on the publishing connection, or gets no answer in
+//! time, drops it: the next one connects anew. That connection is checked with a PING every request timeout (at least
+//! 1 s), so that a connection gone silent is noticed too. Both connections reconnect by themselves, and the
 //! subscriptions are made again. A malformed message from the broker is logged at WARN and
 //! dropped.
 
@@ -55,7 +57,7 @@ use std::{
     time::Duration,
 };
 
-use ::redis::{Client, aio::ConnectionManager};
+use ::redis::{AsyncConnectionConfig, Client, RedisResult, aio::MultiplexedConnection};
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::mpsc;
 
@@ -115,12 +117,80 @@ pub enum RedisAdapterError {
 /// What the server's namespaces share: the connections and the configuration.
 pub(crate) struct Shared {
     config: RedisAdapterConfig,
-    publisher: ConnectionManager,
+    publisher: Publisher,
     namespaces: RwLock<HashMap<String, Weak<NsAdapter>>>,
     subscribe: mpsc::UnboundedSender<Command>,
     /// Whether the subscriber is connected and subscribed. While it is not, Redis is taken as
     /// unreachable: commands fail at once rather than each waiting for the timeout.
     connected: AtomicBool,
+}
+
+/// The publishing connection (multiplexed: every namespace's commands share it), made again
+/// after a failure: a command that fails on the connection, or gets no answer in time, drops it,
+/// and the next command connects anew.
+struct Publisher {
+    client: Client,
+    timeout: Duration,
+    /// The connection and its generation (so that a late failure drops only its own).
+    conn: tokio::sync::Mutex<(u64, Option<MultiplexedConnection>)>,
+}
+
+impl Publisher {
+    async fn connect(&self) -> RedisResult<MultiplexedConnection> {
+        let config = AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout));
+        self.client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+    }
+
+    /// The connection and its generation, connecting when there is none.
+    async fn get(&self) -> RedisResult<(u64, MultiplexedConnection)> {
+        let mut slot = self.conn.lock().await;
+        if let Some(conn) = &slot.1 {
+            return Ok((slot.0, conn.clone()));
+        }
+        let conn = self.connect().await?;
+        slot.0 += 1;
+        slot.1 = Some(conn.clone());
+        Ok((slot.0, conn))
+    }
+
+    /// Drops the connection of generation `generation`, if it is still the current one.
+    async fn drop_conn(&self, generation: u64) {
+        let mut slot = self.conn.lock().await;
+        if slot.0 == generation {
+            slot.1 = None;
+        }
+    }
+
+    /// Runs a command, within the timeout.
+    async fn query<T: ::redis::FromRedisValue>(&self, cmd: &::redis::Cmd) -> Result<T, String> {
+        let timeout = self.timeout;
+        let (generation, mut conn) = tokio::time::timeout(timeout, self.get())
+            .await
+            .map_err(|_| format!("cannot connect within {timeout:?}"))?
+            .map_err(|e| e.to_string())?;
+        match tokio::time::timeout(timeout, cmd.query_async::<T>(&mut conn)).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                // An error of Redis itself leaves the connection as it is.
+                if e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_timeout()
+                    || e.is_unrecoverable_error()
+                {
+                    self.drop_conn(generation).await;
+                }
+                Err(e.to_string())
+            }
+            Err(_) => {
+                self.drop_conn(generation).await;
+                Err(format!("no answer within {timeout:?}"))
+            }
+        }
+    }
 }
 
 /// What the subscriber task is asked to do.
@@ -145,12 +215,11 @@ impl Shared {
         channel: String,
         payload: Vec<u8>,
     ) -> Result<(), AdapterError> {
-        let mut conn = self.publisher.clone();
         let cmd = ::redis::cmd("PUBLISH")
             .arg(&channel)
             .arg(payload)
             .to_owned();
-        self.run(async move { cmd.query_async::<i64>(&mut conn).await })
+        self.query::<i64>(&cmd)
             .await
             .map(|_| ())
             .map_err(|e| AdapterError(format!("redis: cannot publish on {channel}: {e}")))
@@ -158,25 +227,19 @@ impl Shared {
 
     /// How many connections are subscribed to `channel`.
     pub(crate) async fn numsub(&self, channel: &str) -> Result<u64, AdapterError> {
-        let mut conn = self.publisher.clone();
         let cmd = ::redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).to_owned();
         let (_, n) = self
-            .run(async move { cmd.query_async::<(String, u64)>(&mut conn).await })
+            .query::<(String, u64)>(&cmd)
             .await
             .map_err(|e| AdapterError(format!("redis: cannot count the servers: {e}")))?;
         Ok(n)
     }
 
-    async fn run<T>(&self, f: impl Future<Output = ::redis::RedisResult<T>>) -> Result<T, String> {
+    async fn query<T: ::redis::FromRedisValue>(&self, cmd: &::redis::Cmd) -> Result<T, String> {
         if !self.connected.load(Ordering::Acquire) {
             return Err("not connected (reconnecting)".to_owned());
         }
-        let timeout = self.config.requests_timeout;
-        match tokio::time::timeout(timeout, f).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!("no answer within {timeout:?}")),
-        }
+        self.publisher.query(cmd).await
     }
 
     pub(crate) fn config(&self) -> &RedisAdapterConfig {
@@ -223,23 +286,22 @@ impl RedisAdapter {
     pub async fn connect(url: &str, config: RedisAdapterConfig) -> Result<Self, RedisAdapterError> {
         let client = Client::open(url).map_err(RedisAdapterError::Url)?;
         let timeout = config.requests_timeout;
-        // The subscribing connection first: one attempt, which says why it failed (the
-        // manager retries until its timeout).
+        // One attempt for each connection, which says why it failed.
         let first = subscriber_connection(&client, timeout)
             .await
             .map_err(|e| match e {
                 Some(e) => RedisAdapterError::Connect(e),
                 None => RedisAdapterError::Timeout(timeout),
             })?;
-        let manager = ::redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_max_delay(Duration::from_secs(1));
-        let publisher =
-            tokio::time::timeout(timeout, client.get_connection_manager_with_config(manager))
-                .await
-                .map_err(|_| RedisAdapterError::Timeout(timeout))?
-                .map_err(RedisAdapterError::Connect)?;
+        let publisher = Publisher {
+            client: client.clone(),
+            timeout,
+            conn: tokio::sync::Mutex::new((0, None)),
+        };
+        tokio::time::timeout(timeout, publisher.get())
+            .await
+            .map_err(|_| RedisAdapterError::Timeout(timeout))?
+            .map_err(RedisAdapterError::Connect)?;
         let (subscribe, rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             config,
@@ -273,9 +335,6 @@ impl RedisAdapter {
         &self.shared.config
     }
 }
-
-/// How often the subscribing connection is checked with a PING.
-const HEARTBEAT: Duration = Duration::from_secs(10);
 
 type PubSubParts = (::redis::aio::PubSubSink, ::redis::aio::PubSubStream);
 
@@ -388,8 +447,10 @@ async fn subscriber(
             if let Some(s) = shared.upgrade() {
                 s.connected.store(true, Ordering::Release);
             }
+            // The subscribing connection is checked every request timeout (1 s to 30 s).
+            let period = timeout.clamp(Duration::from_secs(1), Duration::from_secs(30));
             let mut heartbeat =
-                tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+                tokio::time::interval_at(tokio::time::Instant::now() + period, period);
             loop {
                 tokio::select! {
                     _ = heartbeat.tick() => {
