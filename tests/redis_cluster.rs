@@ -73,9 +73,23 @@ async fn rust_server(
     name: &'static str,
     timeout: Duration,
 ) -> (std::net::SocketAddr, SocketIo) {
+    rust_server_with(redis, name, timeout, false).await
+}
+
+/// [`rust_server`], with the msgpack parser when `msgpack`.
+async fn rust_server_with(
+    redis: &str,
+    name: &'static str,
+    timeout: Duration,
+    msgpack: bool,
+) -> (std::net::SocketAddr, SocketIo) {
     let config = RedisAdapterConfig::default().requests_timeout(timeout);
     let redis = RedisAdapter::connect(redis, config).await.unwrap();
-    let (layer, io) = SocketIo::builder().adapter(redis.factory()).build_layer();
+    let mut builder = SocketIo::builder().adapter(redis.factory());
+    if msgpack {
+        builder = builder.parser(tower_socketio::protocol::MsgpackParser);
+    }
+    let (layer, io) = builder.build_layer();
     let heard = Arc::new(Mutex::new(Vec::<Value>::new()));
     let seen = heard.clone();
     let ns = io.ns("/", move |socket: SocketRef| {
@@ -255,7 +269,8 @@ async fn rust_and_node_servers_share_a_cluster() {
     let t = Duration::from_secs(3);
     let (a, io_a) = rust_server(&url, "A", t).await;
     let (b, _io_b) = rust_server(&url, "B", t).await;
-    let (c, _io_c) = rust_server(&url, "C", t).await;
+    // C speaks msgpack to its clients: what comes from the others is encoded with its parser.
+    let (c, _io_c) = rust_server_with(&url, "C", t, true).await;
     let node = NodeServer::start(&url, "N").await;
     until_count(&io_a, 4).await;
     let chat = io_a.of("/chat").unwrap();

@@ -1,4 +1,5 @@
-// Drives a Redis cluster of three Rust servers (A, B, C) and one Node server (N) with the
+// Drives a Redis cluster of three Rust servers (A, B, C; C with the msgpack parser, and its
+// client too) and one Node server (N) with the
 // official socket.io-client, one client on each (named a, b, c, n), and the npm
 // @socket.io/redis-emitter: every cluster-wide operation, asked of a Rust server and of the Node
 // server (tests/redis_cluster.rs).
@@ -25,8 +26,8 @@ function fail(msg) {
 }
 process.on("unhandledRejection", (e) => fail(e && e.stack ? e.stack : String(e)));
 
-async function client(url, name) {
-  const s = io(url, { transports: ["websocket"], forceNew: true, reconnection: false, query: { name } });
+async function client(url, name, options = {}) {
+  const s = io(url, { transports: ["websocket"], forceNew: true, reconnection: false, query: { name }, ...options });
   s.name = name;
   s.got = [];
   s.waiters = [];
@@ -70,7 +71,8 @@ function disconnected(s) {
 
 const a = await client(args.a, "a");
 const b = await client(args.b, "b");
-const c = await client(args.c, "c");
+// C's server uses the msgpack parser.
+const c = await client(args.c, "c", { parser: require("socket.io-msgpack-parser") });
 const n = await client(args.n, "n");
 const all = [a, b, c, n];
 const rust = [a, b, c];
