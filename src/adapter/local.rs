@@ -223,6 +223,11 @@ impl LocalAdapter {
         (waiting.len(), waiting.boxed())
     }
 
+    /// Whether a socket of this node is in `room`.
+    pub(crate) fn has_room(&self, room: &str) -> bool {
+        read(&self.index).rooms.contains_key(room)
+    }
+
     fn info(&self, s: &dyn LocalSocket) -> SocketInfo {
         SocketInfo {
             id: s.id().to_owned(),
@@ -449,6 +454,7 @@ mod tests {
             assert!(Arc::ptr_eq(key, sid));
             assert_eq!(sorted(idx.rooms["r"].iter()), ["s1", "s2"]);
         }
+        assert!(adapter.has_room("r") && !adapter.has_room("nope"));
         adapter.del("s1", "r");
         assert_eq!(adapter.socket_rooms("s1"), ["s1"]);
         adapter.del_all("s2");

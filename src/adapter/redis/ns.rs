@@ -99,10 +99,6 @@ impl Drop for Pending<'_> {
     }
 }
 
-fn field(k: &str, v: impl Into<Value>) -> (&str, Value) {
-    (k, v.into())
-}
-
 impl NsAdapter {
     pub(crate) fn new(ns: LocalNamespaceRef, shared: Arc<Shared>) -> Arc<Self> {
         Arc::new_cyclic(|me| NsAdapter {
@@ -192,19 +188,6 @@ impl NsAdapter {
         Ok(usize::try_from(n.saturating_sub(1)).unwrap_or(usize::MAX))
     }
 
-    fn opts_json(opts: &BroadcastOptions) -> Value {
-        let v = wire::opts_value(opts, Value::Null);
-        // Requests carry `{rooms, except}` only, as Node writes them.
-        v.as_object()
-            .map(|f| {
-                f.iter()
-                    .filter(|(k, _)| k != "flags")
-                    .cloned()
-                    .collect::<Value>()
-            })
-            .unwrap_or(v)
-    }
-
     /// A packet from another node, encoded for this node's sockets.
     fn local_packet(&self, event: Event, id: Option<u64>) -> Option<EncodedPacket> {
         let ns = self.ns.upgrade()?;
@@ -226,7 +209,18 @@ impl NsAdapter {
     /// A message from Redis on one of this namespace's channels.
     pub(crate) async fn on_message(&self, channel: Channel, name: &str, payload: &[u8]) {
         let done = match channel {
-            Channel::Broadcast => self.on_broadcast(payload).await,
+            Channel::Broadcast => {
+                // A broadcast to one room that no socket here is in: dropped before decoding,
+                // as Node does.
+                let base = format!("{}#{}#", self.prefix(), self.path());
+                let room = name
+                    .strip_prefix(base.as_str())
+                    .and_then(|rest| rest.strip_suffix('#'));
+                match room {
+                    Some(room) if !self.local.has_room(room) => return,
+                    _ => self.on_broadcast(payload).await,
+                }
+            }
             Channel::Request => self.on_request(payload).await,
             Channel::Response => self.on_response(payload),
         };
@@ -302,10 +296,7 @@ impl NsAdapter {
                 };
                 let sockets = self.local.fetch_sockets(opts).await.unwrap_or_default();
                 let ids: Value = sockets.iter().map(|s| Value::from(s.id.as_str())).collect();
-                self.respond(wire::json_message(vec![
-                    field("requestId", id),
-                    field("sockets", ids),
-                ]));
+                self.respond(wire::sockets_response(id, ids));
                 Ok(())
             }
             kind::ALL_ROOMS => {
@@ -318,10 +309,7 @@ impl NsAdapter {
                     .iter()
                     .map(|r| Value::from(r.as_str()))
                     .collect();
-                self.respond(wire::json_message(vec![
-                    field("requestId", id),
-                    field("rooms", rooms),
-                ]));
+                self.respond(wire::rooms_response(id, rooms));
                 Ok(())
             }
             // This node applied its own change already.
@@ -348,10 +336,7 @@ impl NsAdapter {
                 };
                 let sockets = self.local.fetch_sockets(opts()?).await.unwrap_or_default();
                 let sockets: Value = sockets.iter().map(socket_value).collect();
-                self.respond(wire::json_message(vec![
-                    field("requestId", id),
-                    field("sockets", sockets),
-                ]));
+                self.respond(wire::sockets_response(id, sockets));
                 Ok(())
             }
             kind::SERVER_SIDE_EMIT if own => Ok(()),
@@ -376,11 +361,7 @@ impl NsAdapter {
                     && let Some(id) = request_id
                 {
                     let first = answer.into_iter().next().unwrap_or(Value::Null);
-                    self.respond(wire::json_message(vec![
-                        field("type", kind::SERVER_SIDE_EMIT),
-                        field("requestId", id),
-                        field("data", first),
-                    ]));
+                    self.respond(wire::server_side_response(id, first));
                 }
                 Ok(())
             }
@@ -422,11 +403,7 @@ impl NsAdapter {
             .broadcast_with_ack_counted(&packet, ack_id, &opts, timeout);
         tokio::spawn(async move {
             let channel = me.response_channel();
-            let count_msg = wire::json_message(vec![
-                field("type", kind::BROADCAST_CLIENT_COUNT),
-                field("requestId", request_id.as_str()),
-                field("clientCount", count as u64),
-            ]);
+            let count_msg = wire::client_count_response(&request_id, count);
             if let Err(e) = me.shared.publish(channel.clone(), count_msg).await {
                 tracing::warn!("redis adapter: cannot answer a broadcast with acks: {e}");
                 return;
@@ -478,11 +455,7 @@ impl Adapter for NsAdapter {
                 return Ok(all.into_iter().collect());
             }
             let (id, mut pending) = self.register();
-            let msg = wire::json_message(vec![
-                field("uid", self.uid.as_str()),
-                field("requestId", id.as_str()),
-                field("type", kind::ALL_ROOMS),
-            ]);
+            let msg = wire::all_rooms_request(&self.uid, &id);
             let (answers, complete) = self
                 .request(&mut pending, msg, others, self.timeout())
                 .await?;
@@ -628,12 +601,7 @@ impl Adapter for NsAdapter {
                 return Ok(all);
             }
             let (id, mut pending) = self.register();
-            let msg = wire::json_message(vec![
-                field("uid", self.uid.as_str()),
-                field("requestId", id.as_str()),
-                field("type", kind::REMOTE_FETCH),
-                field("opts", Self::opts_json(&opts)),
-            ]);
+            let msg = wire::fetch_request(&self.uid, &id, &opts);
             let (answers, complete) = self
                 .request(&mut pending, msg, others, self.timeout())
                 .await?;
@@ -683,12 +651,7 @@ impl Adapter for NsAdapter {
             let remote = if opts.local {
                 Ok(())
             } else {
-                let msg = wire::json_message(vec![
-                    field("uid", self.uid.as_str()),
-                    field("type", kind::REMOTE_DISCONNECT),
-                    field("opts", Self::opts_json(&opts)),
-                    field("close", close),
-                ]);
+                let msg = wire::disconnect_request(&self.uid, &opts, close);
                 self.shared.publish(self.request_channel(), msg).await
             };
             self.local.disconnect_sockets(opts, close).await?;
@@ -702,12 +665,7 @@ impl Adapter for NsAdapter {
         args: Vec<Value>,
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
         Box::pin(async move {
-            let data: Value = std::iter::once(Value::from(event)).chain(args).collect();
-            let msg = wire::json_message(vec![
-                field("uid", self.uid.as_str()),
-                field("type", kind::SERVER_SIDE_EMIT),
-                field("data", data),
-            ]);
+            let msg = wire::server_side_request(&self.uid, None, &event, &args);
             self.shared.publish(self.request_channel(), msg).await
         })
     }
@@ -724,13 +682,7 @@ impl Adapter for NsAdapter {
                 return Ok(Vec::new());
             }
             let (id, mut pending) = self.register();
-            let data: Value = std::iter::once(Value::from(event)).chain(args).collect();
-            let msg = wire::json_message(vec![
-                field("uid", self.uid.as_str()),
-                field("requestId", id.as_str()),
-                field("type", kind::SERVER_SIDE_EMIT),
-                field("data", data),
-            ]);
+            let msg = wire::server_side_request(&self.uid, Some(&id), &event, &args);
             // As the trait says: the answers that came within the timeout.
             let (answers, _) = self.request(&mut pending, msg, others, timeout).await?;
             Ok(answers
@@ -759,13 +711,7 @@ impl NsAdapter {
         if opts.local {
             return Ok(());
         }
-        let rooms: Value = rooms.iter().map(|r| Value::from(r.as_str())).collect();
-        let msg = wire::json_message(vec![
-            field("uid", self.uid.as_str()),
-            field("type", ty),
-            field("opts", Self::opts_json(opts)),
-            field("rooms", rooms),
-        ]);
+        let msg = wire::rooms_request(ty, &self.uid, opts, rooms);
         self.shared.publish(self.request_channel(), msg).await
     }
 }

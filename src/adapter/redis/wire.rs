@@ -255,8 +255,127 @@ pub(crate) fn decode_broadcast(data: &[u8], ns: &str) -> Result<Broadcast, WireE
     Ok(Broadcast { uid, event, opts })
 }
 
+/// `opts` of a request, `{rooms, except}`, as Node writes it (no flags).
+fn request_opts(opts: &BroadcastOptions) -> Value {
+    let list = |set: &HashSet<Room>| {
+        let mut v: Vec<&Room> = set.iter().collect();
+        v.sort();
+        v.into_iter()
+            .map(|r| Value::from(r.as_str()))
+            .collect::<Value>()
+    };
+    [
+        ("rooms".to_owned(), list(&opts.rooms)),
+        ("except".to_owned(), list(&opts.except)),
+    ]
+    .into_iter()
+    .collect()
+}
+
+fn rooms_list(rooms: &[Room]) -> Value {
+    rooms.iter().map(|r| Value::from(r.as_str())).collect()
+}
+
+fn field(k: &str, v: impl Into<Value>) -> (&str, Value) {
+    (k, v.into())
+}
+
+/// Type 1: `{uid, requestId, type}`.
+pub(crate) fn all_rooms_request(uid: &str, request_id: &str) -> Vec<u8> {
+    json_message(vec![
+        field("uid", uid),
+        field("requestId", request_id),
+        field("type", kind::ALL_ROOMS),
+    ])
+}
+
+/// Types 2 and 3: `{uid, type, opts, rooms}`.
+pub(crate) fn rooms_request(
+    ty: u64,
+    uid: &str,
+    opts: &BroadcastOptions,
+    rooms: &[Room],
+) -> Vec<u8> {
+    json_message(vec![
+        field("uid", uid),
+        field("type", ty),
+        field("opts", request_opts(opts)),
+        field("rooms", rooms_list(rooms)),
+    ])
+}
+
+/// Type 4: `{uid, type, opts, close}`.
+pub(crate) fn disconnect_request(uid: &str, opts: &BroadcastOptions, close: bool) -> Vec<u8> {
+    json_message(vec![
+        field("uid", uid),
+        field("type", kind::REMOTE_DISCONNECT),
+        field("opts", request_opts(opts)),
+        field("close", close),
+    ])
+}
+
+/// Type 5: `{uid, requestId, type, opts}`.
+pub(crate) fn fetch_request(uid: &str, request_id: &str, opts: &BroadcastOptions) -> Vec<u8> {
+    json_message(vec![
+        field("uid", uid),
+        field("requestId", request_id),
+        field("type", kind::REMOTE_FETCH),
+        field("opts", request_opts(opts)),
+    ])
+}
+
+/// Type 6: `{uid, requestId?, type, data: [event, ...args]}`.
+pub(crate) fn server_side_request(
+    uid: &str,
+    request_id: Option<&str>,
+    event: &str,
+    args: &[Value],
+) -> Vec<u8> {
+    let data: Value = std::iter::once(Value::from(event))
+        .chain(args.iter().cloned())
+        .collect();
+    let mut fields = vec![field("uid", uid)];
+    if let Some(id) = request_id {
+        fields.push(field("requestId", id));
+    }
+    fields.push(field("type", kind::SERVER_SIDE_EMIT));
+    fields.push(field("data", data));
+    json_message(fields)
+}
+
+/// Reply to types 0 and 5: `{requestId, sockets}`.
+pub(crate) fn sockets_response(request_id: &str, sockets: Value) -> Vec<u8> {
+    json_message(vec![
+        field("requestId", request_id),
+        field("sockets", sockets),
+    ])
+}
+
+/// Reply to type 1: `{requestId, rooms}`.
+pub(crate) fn rooms_response(request_id: &str, rooms: Value) -> Vec<u8> {
+    json_message(vec![field("requestId", request_id), field("rooms", rooms)])
+}
+
+/// Reply to type 6: `{type: 6, requestId, data}`.
+pub(crate) fn server_side_response(request_id: &str, data: Value) -> Vec<u8> {
+    json_message(vec![
+        field("type", kind::SERVER_SIDE_EMIT),
+        field("requestId", request_id),
+        field("data", data),
+    ])
+}
+
+/// Type 8: `{type: 8, requestId, clientCount}`.
+pub(crate) fn client_count_response(request_id: &str, count: usize) -> Vec<u8> {
+    json_message(vec![
+        field("type", kind::BROADCAST_CLIENT_COUNT),
+        field("requestId", request_id),
+        field("clientCount", u64::try_from(count).unwrap_or(u64::MAX)),
+    ])
+}
+
 /// A JSON message from its fields.
-pub(crate) fn json_message(fields: Vec<(&str, Value)>) -> Vec<u8> {
+fn json_message(fields: Vec<(&str, Value)>) -> Vec<u8> {
     let v: Value = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     let mut out = String::new();
     json::write_json(&v, &mut out, None);
@@ -373,6 +492,124 @@ mod tests {
             int(&decode_any(br#"{"type":6.0}"#).unwrap(), "type"),
             Some(6)
         );
+    }
+
+    fn json(bytes: Vec<u8>) -> String {
+        String::from_utf8(bytes).unwrap()
+    }
+
+    fn select(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: rooms.iter().map(|r| r.to_string()).collect(),
+            except: except.iter().map(|r| r.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// The messages as Node writes them (captured on the wire), byte for byte.
+    #[test]
+    fn requests_and_responses_are_those_node_writes() {
+        let uid = "iJUhup";
+        assert_eq!(
+            json(all_rooms_request(uid, "MNydPP")),
+            r#"{"uid":"iJUhup","requestId":"MNydPP","type":1}"#
+        );
+        assert_eq!(
+            json(rooms_request(
+                kind::REMOTE_JOIN,
+                uid,
+                &select(&["room1"], &[]),
+                &["room3".into()]
+            )),
+            r#"{"uid":"iJUhup","type":2,"opts":{"rooms":["room1"],"except":[]},"rooms":["room3"]}"#
+        );
+        assert_eq!(
+            json(rooms_request(
+                kind::REMOTE_LEAVE,
+                uid,
+                &select(&[], &["room2"]),
+                &["room3".into()]
+            )),
+            r#"{"uid":"iJUhup","type":3,"opts":{"rooms":[],"except":["room2"]},"rooms":["room3"]}"#
+        );
+        assert_eq!(
+            json(disconnect_request(uid, &select(&["room2"], &[]), true)),
+            r#"{"uid":"iJUhup","type":4,"opts":{"rooms":["room2"],"except":[]},"close":true}"#
+        );
+        assert_eq!(
+            json(fetch_request(uid, "Gqr7T6", &select(&["room1"], &[]))),
+            r#"{"uid":"iJUhup","requestId":"Gqr7T6","type":5,"opts":{"rooms":["room1"],"except":[]}}"#
+        );
+        let args = [
+            Value::from(1),
+            Value::from("two"),
+            Value::from(serde_json::json!({"three": 3})),
+        ];
+        assert_eq!(
+            json(server_side_request(uid, None, "sse", &args)),
+            r#"{"uid":"iJUhup","type":6,"data":["sse",1,"two",{"three":3}]}"#
+        );
+        assert_eq!(
+            json(server_side_request(uid, Some("FbD4ZP"), "sse", &[])),
+            r#"{"uid":"iJUhup","requestId":"FbD4ZP","type":6,"data":["sse"]}"#
+        );
+        assert_eq!(
+            json(rooms_response(
+                "MNydPP",
+                Value::from(vec![Value::from("room1")])
+            )),
+            r#"{"requestId":"MNydPP","rooms":["room1"]}"#
+        );
+        assert_eq!(
+            json(server_side_response("FbD4ZP", Value::from("B"))),
+            r#"{"type":6,"requestId":"FbD4ZP","data":"B"}"#
+        );
+        assert_eq!(
+            json(client_count_response("OACqeU", 2)),
+            r#"{"type":8,"requestId":"OACqeU","clientCount":2}"#
+        );
+        // Type 7 and type 9, msgpack, as captured.
+        let ack = encode_ack_request(
+            uid,
+            "OACqeU",
+            "/",
+            "ack-req",
+            &[Value::from("x")],
+            &BroadcastOptions::default(),
+            1500,
+        );
+        assert_eq!(
+            ack,
+            hex(
+                "85 a3 756964 a6 694a55687570 a9 726571756573744964 a6 4f4143716555
+                 a4 74797065 07 a6 7061636b6574 83 a4 74797065 02 a4 64617461 92
+                 a7 61636b2d726571 a1 78 a3 6e7370 a1 2f a4 6f707473 83 a5 726f6f6d73 90
+                 a6 657863657074 90 a5 666c616773 81 a7 74696d656f7574 cd 05dc"
+            )
+        );
+        assert_eq!(
+            encode_ack_response("ArYyRu", &Value::from("B1-ack")),
+            hex("83 a4 74797065 09 a9 726571756573744964 a6 417259795275
+                 a6 7061636b6574 a6 42312d61636b")
+        );
+    }
+
+    /// `io.emit("hello", "world", 1, 2.5, -3, {a: true, b: null})` as Node writes it.
+    #[test]
+    fn a_broadcast_with_numbers_is_byte_for_byte_nodes() {
+        let args = [
+            Value::from("world"),
+            Value::from(1),
+            Value::from(2.5),
+            Value::from(-3),
+            Value::from(serde_json::json!({"a": true, "b": null})),
+        ];
+        let bytes = encode_broadcast("iJUhup", "/", "hello", &args, &BroadcastOptions::default());
+        let expected = hex("93 a6 694a55687570 83 a4 74797065 02 a4 64617461 96
+             a5 68656c6c6f a5 776f726c64 01 cb 4004000000000000 fd 82 a1 61 c3 a1 62 c0
+             a3 6e7370 a1 2f 83 a5 726f6f6d73 90 a6 657863657074 90 a5 666c616773 80");
+        assert_eq!(bytes.len(), 80);
+        assert_eq!(bytes, expected);
     }
 
     #[test]
