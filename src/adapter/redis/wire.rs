@@ -638,5 +638,17 @@ mod tests {
             decode_any(&data).unwrap().as_str(),
             Some("2023-11-14T22:13:20.000Z")
         );
+        // ext 8 of 12 bytes: 32 bits of nanoseconds, 64 of signed seconds (before 1970 here).
+        let mut data = vec![0xc7, 12, 0xff];
+        data.extend_from_slice(&5_000_000u32.to_be_bytes());
+        data.extend_from_slice(&(-1i64).to_be_bytes());
+        assert_eq!(
+            decode_any(&data).unwrap().as_str(),
+            Some("1969-12-31T23:59:59.005Z")
+        );
+        // Out of JavaScript's range: null, as an invalid Date's toJSON.
+        let mut data = vec![0xc7, 12, 0xff, 0, 0, 0, 0];
+        data.extend_from_slice(&i64::MAX.to_be_bytes());
+        assert!(decode_any(&data).unwrap().is_null());
     }
 }
