@@ -224,6 +224,7 @@ impl LocalAdapter {
     }
 
     /// Whether a socket of this node is in `room`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn has_room(&self, room: &str) -> bool {
         read(&self.index).rooms.contains_key(room)
     }
