@@ -34,13 +34,17 @@
 //!   address) and data (`Socket::data`).
 //!
 //! When Redis is unreachable, local delivery goes on: a broadcast reaches this server's sockets,
-//! then its publication fails with an [`AdapterError`]; requests fail within
+//! then its publication fails with an [`AdapterError`]. Requests fail within
 //! [`RedisAdapterConfig::requests_timeout`], and at once while the subscribing connection is
-//! known to be down. A command that fails on the publishing connection, or gets no answer in
-//! time, drops it: the next one connects anew. That connection is checked with a PING every request timeout (at least
-//! 1 s), so that a connection gone silent is noticed too. Both connections reconnect by themselves, and the
-//! subscriptions are made again. A malformed message from the broker is logged at WARN and
-//! dropped.
+//! known to be down; a broadcast with acks needs the cluster, so it then fails as a whole
+//! (nothing is sent). Both connections are made again by themselves, and the subscriptions
+//! with them: a command that fails on the publishing connection, or gets no answer in time,
+//! drops it and the next one connects anew; the subscribing connection is checked with a PING
+//! every request timeout (1 s to 30 s), so that a connection gone silent is noticed too. Such a
+//! silent connection stays counted by Redis in `PUBSUB NUMSUB` until Redis itself drops it (its
+//! `tcp-keepalive`, 300 s by default): until then the other servers' requests that wait for
+//! every server (`fetch_sockets`, `rooms`, acks) time out, as with Node servers. A malformed
+//! message from the broker is logged at WARN and dropped.
 
 mod handshake;
 mod ns;
