@@ -351,6 +351,11 @@ async fn redis_killed_and_restarted() {
         let started = Instant::now();
         assert!(io_b.to("r").sockets_join("s").await.is_err());
         within(started, "sockets_join");
+        // A broadcast with acks fails as a whole: A's client gets nothing of it (its next event
+        // is the next round's broadcast, or "after").
+        let started = Instant::now();
+        assert!(io_a.emit_with_ack("q", &()).await.is_err());
+        within(started, "emit_with_ack");
     }
 
     redis.restart().await;

@@ -527,10 +527,11 @@ impl Adapter for NsAdapter {
                 &opts,
                 timeout_ms,
             );
+            // Published first: when Redis fails, nothing is sent at all.
+            self.shared.publish(self.request_channel(), msg).await?;
             let (_, local) = self
                 .local
                 .broadcast_with_ack_counted(&packet, ack_id, &opts, timeout);
-            self.shared.publish(self.request_channel(), msg).await?;
             let mut rx = pending.hand_over();
             let (tx, out) = mpsc::unbounded_channel::<AckResponse>();
             tokio::spawn(async move {
