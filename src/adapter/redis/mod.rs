@@ -318,8 +318,12 @@ impl RedisAdapter {
         Ok(RedisAdapter { shared })
     }
 
-    /// The adapter factory to give to `SocketIo::builder().adapter(..)`: one adapter per
-    /// namespace, all on this link.
+    /// The adapter factory to give to `SocketIo::builder().adapter(..)` (`N`, the builder's
+    /// `WeakNamespace`, is inferred): one adapter per namespace, all on this link.
+    ///
+    /// A link serves one server: each `SocketIo` of a process that should count as a server of
+    /// the cluster needs its own [`connect`](Self::connect) (Redis counts servers by their
+    /// subscribing connections).
     pub fn factory<N: Into<LocalNamespaceRef>>(
         &self,
     ) -> impl Fn(N) -> Arc<dyn Adapter> + Send + Sync + 'static {
@@ -327,7 +331,14 @@ impl RedisAdapter {
         move |ns: N| {
             let adapter = NsAdapter::new(ns.into(), shared.clone());
             let path = adapter.path().to_owned();
-            write(&shared.namespaces).insert(path.clone(), Arc::downgrade(&adapter));
+            let before = write(&shared.namespaces).insert(path.clone(), Arc::downgrade(&adapter));
+            if before.is_some_and(|b| b.strong_count() > 0) {
+                tracing::warn!(
+                    ns = path,
+                    "redis adapter: a second live namespace {path} on one link (one link per server): \
+                     the first one no longer receives from the cluster"
+                );
+            }
             // The subscriber subscribes it (now, or when it next connects).
             let _ = shared.subscribe.send(Command::Subscribe(path));
             adapter
