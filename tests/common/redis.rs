@@ -1,7 +1,7 @@
 //! A `redis-server` of the test's own on a free loopback port, stopped by PID when dropped;
 //! a Node Socket.IO server in the same cluster; a minimal WebSocket Socket.IO client.
 
-use std::{process::Stdio, time::Duration};
+use std::{process::Stdio, sync::Arc, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::{
@@ -197,8 +197,6 @@ pub struct Proxy {
     cutoff: tokio::sync::watch::Sender<u64>,
     accepted: Arc<std::sync::atomic::AtomicU64>,
 }
-
-use std::sync::Arc;
 
 impl Proxy {
     pub async fn start(to: u16) -> Proxy {
