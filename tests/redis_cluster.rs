@@ -187,13 +187,20 @@ async fn rust_server_with(
                     .emit_with_ack(t.event.as_deref().unwrap_or("q"), &())
                     .await
                     .unwrap()
-                    .collect_all::<String>()
+                    .collect_all::<Value>()
                     .await;
-                // A socket that did not answer in time, as "timeout".
+                // A socket that did not answer in time, as "timeout"; bytes as "bin:1,2".
                 let mut acks: Vec<String> = acks
                     .into_iter()
                     .map(|(_, a)| match a {
-                        Ok(a) => a,
+                        Ok(v) => match (v.as_str(), v.as_bytes()) {
+                            (Some(s), _) => s.to_owned(),
+                            (_, Some(b)) => format!(
+                                "bin:{}",
+                                b.iter().map(u8::to_string).collect::<Vec<_>>().join(",")
+                            ),
+                            _ => v.to_string(),
+                        },
                         Err(AckError::Timeout) => "timeout".to_owned(),
                         Err(e) => e.to_string(),
                     })

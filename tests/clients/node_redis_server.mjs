@@ -40,11 +40,11 @@ io.on("connection", (socket) => {
     socket.join(room);
     cb(sorted(socket.rooms));
   });
-  socket.on("bcast", ({ rooms, except, event, data, binary }, cb) => {
+  socket.on("bcast", ({ rooms, except, event, data, binary, date }, cb) => {
     let op = io;
     if (rooms) op = op.to(rooms);
     if (except) op = op.except(except);
-    op.emit(event, binary ? Buffer.from(data) : data);
+    op.emit(event, binary ? Buffer.from(data) : date ? new Date(data) : data);
     cb(true);
   });
   socket.on("count", async (cb) => cb(await io.of("/").adapter.serverCount()));
@@ -98,7 +98,10 @@ io.on("connection", (socket) => {
   });
   socket.on("bcast-ack", async ({ timeout, event }, cb) => {
     try {
-      cb(sorted(await io.timeout(timeout).emitWithAck(event || "q")));
+      const acks = await io.timeout(timeout).emitWithAck(event || "q");
+      // Bytes as "bin:1,2", as the Rust servers write them.
+      const bin = (a) => (typeof a === "string" ? a : `bin:${[...new Uint8Array(a)].join(",")}`);
+      cb(sorted(acks.map(bin)));
     } catch (e) {
       cb({ error: e.message });
     }

@@ -148,6 +148,15 @@ for (const o of origins) {
 }
 steps.push("a second namespace");
 
+// A Date from Node (msgpack timestamp in the broadcast) reaches every client as its ISO string,
+// as Node's own clients get it.
+{
+  const event = `date-${++seq}`;
+  assert.equal(await n.emitWithAck("bcast", { event, data: 1700000000123, date: true }), true);
+  for (const s of all) assert.deepEqual(await received(s, event), ["2023-11-14T22:13:20.123Z"], `date for ${s.name}`);
+}
+steps.push("a Date from Node");
+
 // All rooms: every server sees every room (sockets' own rooms included).
 for (const s of all) {
   const rooms = await s.emitWithAck("rooms");
@@ -217,7 +226,13 @@ assert.ok(Date.now() - started >= 450, "the timeout struck");
 started = Date.now();
 assert.match((await n.emitWithAck("bcast-ack", { timeout: 500, event: "q-slow" })).error, /timed out/);
 assert.ok(Date.now() - started >= 450, "the timeout struck");
-steps.push("broadcast_with_ack", "broadcast_with_ack timeout");
+// Binary answers (msgpack `bin` in the type-9 replies).
+for (const s of all) s.on("q-bin", (cb) => cb(Buffer.from([s.name.charCodeAt(0), 1])));
+const binAcks = all.map((s) => `bin:${s.name.charCodeAt(0)},1`).sort();
+for (const o of origins) {
+  assert.deepEqual(await o.emitWithAck("bcast-ack", { timeout: 3000, event: "q-bin" }), binAcks, `binary acks for ${o.name}`);
+}
+steps.push("broadcast_with_ack", "broadcast_with_ack timeout", "broadcast_with_ack binary answers");
 
 // Remote join and leave.
 const roomsOf = async (o, who) => (await o.emitWithAck("fetch", null)).find((s) => s.name === who).rooms;
