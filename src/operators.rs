@@ -205,11 +205,11 @@ impl BroadcastOperator {
             id,
         };
         // Encoded once, shared by every recipient.
-        let mut encoded = EncodedPacket::new(ns.parser.encode(&packet).collect());
-        if let PacketData::Event { event, args } = packet.data {
-            encoded.origin = Some(Arc::new((event, args)));
-        }
-        Ok(encoded)
+        let frames = ns.parser.encode(&packet).collect();
+        Ok(match packet.data {
+            PacketData::Event { event, args } => EncodedPacket::event_packet(frames, event, args),
+            _ => EncodedPacket::new(frames),
+        })
     }
 
     /// Emits an event to the selected sockets; the packet is serialized once.

@@ -2,6 +2,15 @@
 //! `cargo run --example chat`; `PORT=4000` changes the port), then open <http://127.0.0.1:3000>
 //! in two browser windows.
 //!
+//! As a cluster: with the `redis` feature and `REDIS_URL` set, each chat server joins the others
+//! on that Redis (see the README's "Several servers"), so two servers on two ports share rooms,
+//! members and messages:
+//!
+//! ```text
+//! REDIS_URL=redis://127.0.0.1:6379/ PORT=3000 cargo run --features redis --example chat
+//! REDIS_URL=redis://127.0.0.1:6379/ PORT=3001 cargo run --features redis --example chat
+//! ```
+//!
 //! A chat server: an axum app on 127.0.0.1 with Socket.IO rooms and a REST API that shares their
 //! state. The page uses the official browser client, which the server serves itself from the npm
 //! package `socket.io-client` installed beside the crate (`node_modules/`): the page needs nothing
@@ -247,7 +256,22 @@ async fn favicon() -> Response {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt::init();
-    let (layer, io) = SocketIo::new_layer();
+    let builder = SocketIo::builder();
+    // With the `redis` feature and REDIS_URL set, this server joins the cluster of every chat
+    // server on that Redis: rooms, members and messages are shared.
+    #[cfg(feature = "redis")]
+    let builder = match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            use tower_socketio::adapter::redis::{RedisAdapter, RedisAdapterConfig};
+            let redis = RedisAdapter::connect(&url, RedisAdapterConfig::default())
+                .await
+                .map_err(std::io::Error::other)?;
+            println!("in the cluster of the chat servers on {url}");
+            builder.adapter(redis.factory())
+        }
+        Err(_) => builder,
+    };
+    let (layer, io) = builder.build_layer();
     io.ns("/", on_connect).with(require_name);
 
     let app = Router::new()

@@ -202,12 +202,40 @@ impl LocalAdapter {
         });
     }
 
+    /// [`Adapter::broadcast_with_ack`], with the number of sockets the packet went to (what a
+    /// remote adapter tells the requesting node first).
+    pub(crate) fn broadcast_with_ack_counted(
+        &self,
+        packet: &EncodedPacket,
+        ack_id: u64,
+        opts: &BroadcastOptions,
+        timeout: Duration,
+    ) -> (usize, futures_util::stream::BoxStream<'static, AckResponse>) {
+        let waiting: FuturesUnordered<_> = self
+            .select(opts)
+            .into_iter()
+            .map(|socket| {
+                let answer = socket.emit_with_ack(packet, ack_id, opts.volatile, timeout);
+                let id = socket.id().to_owned();
+                async move { (id, answer.await) }
+            })
+            .collect();
+        (waiting.len(), waiting.boxed())
+    }
+
+    /// Whether a socket of this node is in `room`.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn has_room(&self, room: &str) -> bool {
+        read(&self.index).rooms.contains_key(room)
+    }
+
     fn info(&self, s: &dyn LocalSocket) -> SocketInfo {
         SocketInfo {
             id: s.id().to_owned(),
             ns: self.path.to_string(),
             rooms: self.socket_rooms(s.id()),
             handshake: s.handshake().clone(),
+            data: s.data(),
         }
     }
 }
@@ -291,16 +319,8 @@ impl Adapter for LocalAdapter {
         timeout: Duration,
     ) -> BoxFuture<'_, Result<futures_util::stream::BoxStream<'static, AckResponse>, AdapterError>>
     {
-        let waiting: FuturesUnordered<_> = self
-            .select(&opts)
-            .into_iter()
-            .map(|socket| {
-                let answer = socket.emit_with_ack(&packet, ack_id, opts.volatile, timeout);
-                let id = socket.id().to_owned();
-                async move { (id, answer.await) }
-            })
-            .collect();
-        ready(Ok(waiting.boxed()))
+        let (_, answers) = self.broadcast_with_ack_counted(&packet, ack_id, &opts, timeout);
+        ready(Ok(answers))
     }
 
     fn fetch_sockets(
@@ -378,6 +398,15 @@ mod tests {
     struct Nowhere;
     impl LocalNamespace for Nowhere {
         fn with_sockets(&self, _: &mut dyn FnMut(&dyn SocketTable)) {}
+        fn encode(&self, _: &crate::protocol::Packet) -> Vec<crate::protocol::Frame> {
+            Vec::new()
+        }
+        fn next_ack_id(&self) -> u64 {
+            0
+        }
+        fn server_side(&self, _: &str, _: Vec<Value>) -> Option<Vec<Value>> {
+            None
+        }
     }
 
     /// A handle on no namespace.
@@ -426,6 +455,7 @@ mod tests {
             assert!(Arc::ptr_eq(key, sid));
             assert_eq!(sorted(idx.rooms["r"].iter()), ["s1", "s2"]);
         }
+        assert!(adapter.has_room("r") && !adapter.has_room("nope"));
         adapter.del("s1", "r");
         assert_eq!(adapter.socket_rooms("s1"), ["s1"]);
         adapter.del_all("s2");

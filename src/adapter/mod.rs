@@ -9,6 +9,8 @@
 mod error;
 mod handshake;
 mod local;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod sockets;
 
 use std::{collections::HashSet, future::Future, pin::Pin, time::Duration};
@@ -121,6 +123,21 @@ impl EncodedPacket {
         EncodedPacket::new(Frames::new(Frame::text(text), attachments).collect())
     }
 
+    /// A packet encoded with the server's parser, with the event and arguments it carries (for
+    /// the outgoing listeners, and for remote adapters that ship the event decoded).
+    pub(crate) fn event_packet(frames: Vec<Frame>, event: String, args: Vec<Value>) -> Self {
+        EncodedPacket {
+            frames,
+            origin: Some(std::sync::Arc::new((event, args))),
+        }
+    }
+
+    /// The event and its arguments, when the packet is an event emitted by this server's
+    /// operators (what a remote adapter sends to nodes that want the packet decoded).
+    pub fn event(&self) -> Option<(&str, &[Value])> {
+        self.origin.as_ref().map(|o| (o.0.as_str(), o.1.as_slice()))
+    }
+
     pub(crate) fn frames(&self) -> &[Frame] {
         &self.frames
     }
@@ -137,6 +154,9 @@ pub struct SocketInfo {
     pub rooms: Vec<Room>,
     /// Its handshake.
     pub handshake: Handshake,
+    /// Its serializable data (Node's `socket.data`; `{}` unless set with
+    /// `Socket::set_data`).
+    pub data: Value,
 }
 
 /// An acknowledgement from one socket of a broadcast.

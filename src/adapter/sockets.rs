@@ -9,7 +9,7 @@ use std::{
 };
 
 use super::{AckError, BoxFuture, EncodedPacket, Handshake};
-use crate::protocol::value::Value;
+use crate::protocol::{Frame, Packet, value::Value};
 
 /// What happened to a packet queued for one socket, and what is left to do once the adapter's
 /// locks are released.
@@ -31,6 +31,8 @@ pub(crate) trait LocalSocket: Send + Sync {
     fn id(&self) -> &str;
     /// What the client sent when it connected.
     fn handshake(&self) -> &Handshake;
+    /// Its serializable data (Node's `socket.data`).
+    fn data(&self) -> Value;
     /// Queues a packet's frames without running user code or closing anything: the adapter
     /// calls it under its locks.
     fn queue(&self, packet: &EncodedPacket, volatile: bool) -> Queued;
@@ -64,6 +66,16 @@ pub(crate) trait LocalNamespace: Send + Sync {
     /// Calls `f` with the namespace's sockets, under the namespace's lock: `f` must not call
     /// user code.
     fn with_sockets(&self, f: &mut dyn FnMut(&dyn SocketTable));
+    /// Encodes a packet with the server's parser: a packet from another node is encoded once
+    /// for this node's sockets.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    fn encode(&self, packet: &Packet) -> Vec<Frame>;
+    /// A new ack id, unique in the namespace (a broadcast with acks from another node).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    fn next_ack_id(&self) -> u64;
+    /// Delivers an event from another server to the namespace's server-side listener: its
+    /// answer, or `None` when nothing listens for `event`.
+    fn server_side(&self, event: &str, args: Vec<Value>) -> Option<Vec<Value>>;
 }
 
 /// The namespace a [`LocalAdapter`](super::LocalAdapter) serves: made from the
@@ -83,6 +95,12 @@ impl LocalNamespaceRef {
     /// The namespace's path.
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// The namespace, while it exists.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn upgrade(&self) -> Option<Arc<dyn LocalNamespace>> {
+        self.inner.upgrade()
     }
 }
 

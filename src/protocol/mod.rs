@@ -54,7 +54,7 @@ mod frame;
 mod id;
 pub(crate) mod json;
 #[cfg(feature = "msgpack")]
-mod msgpack;
+pub(crate) mod msgpack;
 mod packet;
 mod parser;
 pub(crate) mod value;

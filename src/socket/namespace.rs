@@ -14,7 +14,7 @@ use super::{
 use crate::{
     adapter::{Adapter, LocalAdapter, LocalNamespace, LocalNamespaceRef, LocalSocket, SocketTable},
     protocol::{
-        Parser, Str,
+        Frame, Packet, Parser, Str,
         value::{Text, Value},
     },
     sync::{read, write},
@@ -131,6 +131,19 @@ impl LocalNamespace for NsInner {
     fn with_sockets(&self, f: &mut dyn FnMut(&dyn SocketTable)) {
         f(&*read(&self.sockets));
     }
+
+    fn encode(&self, packet: &Packet) -> Vec<Frame> {
+        self.parser.encode(packet).collect()
+    }
+
+    fn next_ack_id(&self) -> u64 {
+        NsInner::next_ack_id(self)
+    }
+
+    fn server_side(&self, event: &str, args: Vec<Value>) -> Option<Vec<Value>> {
+        let listener = read(&self.server_listeners).get(event).cloned()?;
+        Some(listener(args))
+    }
 }
 
 impl SocketTable for HashMap<Arc<str>, SocketRef> {
@@ -205,8 +218,7 @@ impl Namespace {
     /// Delivers an event from another server to this namespace's listener (for adapters): its
     /// answer, or `None` when nothing listens for `event`.
     pub fn receive_server_side(&self, event: &str, args: Vec<Value>) -> Option<Vec<Value>> {
-        let listener = read(&self.0.server_listeners).get(event).cloned()?;
-        Some(listener(args))
+        LocalNamespace::server_side(&*self.0, event, args)
     }
 
     /// A handle that does not keep the namespace alive.

@@ -28,7 +28,7 @@ use crate::{
     engine::{SendError, Session},
     protocol::{
         Packet, PacketData, RESERVED_EVENTS, args_value, error_object, new_id, to_args,
-        value::{Value, from_value},
+        value::{Value, ValueError, from_value, to_value},
     },
     sync::{lock, read, write},
 };
@@ -74,6 +74,8 @@ pub struct Socket {
     on_disconnecting: Mutex<Vec<BoxedDisconnect>>,
     on_disconnect: Mutex<Vec<BoxedDisconnect>>,
     extensions: Extensions,
+    /// Node's `socket.data`: what other servers see of the socket in `fetch_sockets`.
+    data: RwLock<Value>,
     acks: Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>,
 }
 
@@ -134,6 +136,7 @@ impl Socket {
             on_disconnecting: Mutex::default(),
             on_disconnect: Mutex::default(),
             extensions: Extensions::default(),
+            data: RwLock::new(Value::from_iter(std::iter::empty::<(String, Value)>())),
             acks: Mutex::default(),
             connected: AtomicBool::new(false),
         }))
@@ -173,6 +176,21 @@ impl Socket {
     /// Typed per-socket storage.
     pub fn extensions(&self) -> &Extensions {
         &self.extensions
+    }
+
+    /// The socket's serializable data, as Node's `socket.data`: `{}` until set. Unlike the
+    /// [`extensions`](Self::extensions), it crosses servers: a remote adapter describes the
+    /// socket with it in [`fetch_sockets`](crate::BroadcastOperator::fetch_sockets)
+    /// ([`SocketInfo::data`](crate::adapter::SocketInfo::data)).
+    pub fn data(&self) -> Value {
+        read(&self.data).clone()
+    }
+
+    /// Sets the socket's data (see [`data`](Self::data)).
+    pub fn set_data<T: Serialize + ?Sized>(&self, data: &T) -> Result<(), ValueError> {
+        let value = to_value(data)?;
+        *write(&self.data) = value;
+        Ok(())
     }
 
     pub(crate) fn io_inner(&self) -> &IoInner {
@@ -512,6 +530,10 @@ impl LocalSocket for SocketRef {
 
     fn handshake(&self) -> &Handshake {
         &self.handshake
+    }
+
+    fn data(&self) -> Value {
+        Socket::data(self)
     }
 
     fn queue(&self, packet: &EncodedPacket, volatile: bool) -> Queued {

@@ -178,4 +178,5 @@ pub async fn run_client(program: &str, args: &[&str], timeout: Duration) -> Outp
     }
     out
 }
+pub mod redis;
 pub mod sio;

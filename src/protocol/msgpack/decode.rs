@@ -10,6 +10,24 @@ use crate::protocol::{
     value::Value,
 };
 
+/// Decodes one msgpack value (a message other than a packet: the Redis adapter's envelopes),
+/// as notepack decodes it, with the same bounds as packets: nesting by [`MAX_DEPTH`], buffers by
+/// `max_buffers`. JavaScript's `undefined` at the top is `null`.
+#[cfg(feature = "redis")]
+pub(crate) fn decode_value(data: &[u8], max_buffers: usize) -> Result<Value, MsgpackError> {
+    let mut rd = Reader {
+        data,
+        pos: 0,
+        buffers: 0,
+        max_buffers,
+    };
+    let v = rd.item(MAX_DEPTH)?.or_null();
+    if rd.left() > 0 {
+        return Err(MsgpackError::TrailingBytes(rd.left()));
+    }
+    Ok(v)
+}
+
 /// A decoded msgpack value: a [`Value`], or JavaScript's `undefined`.
 enum Item {
     Value(Value),
@@ -111,6 +129,25 @@ impl<'a> Reader<'a> {
                 Ok(Item::Value(iso_date(ms).map_or(Value::Null, Value::from)))
             }
             (0, false, _) => Ok(Item::Value(self.bytes(len)?)),
+            // The msgpack timestamp (notepack.io 3 writes a `Date` so): 32 bits of seconds; 30
+            // bits of nanoseconds and 34 of seconds; or 32 bits of nanoseconds and 64 of
+            // signed seconds.
+            (-1, true, 4) => {
+                let secs = i64::from(u32::from_be_bytes(self.array()?));
+                Ok(Item::Value(date_value(secs, 0)))
+            }
+            (-1, true, 8) => {
+                let both = u64::from_be_bytes(self.array()?);
+                let nanos = both >> 34;
+                let secs = both & ((1 << 34) - 1);
+                // 34 bits: the cast is exact.
+                Ok(Item::Value(date_value(secs as i64, nanos)))
+            }
+            (-1, false, 12) => {
+                let nanos = u64::from(u32::from_be_bytes(self.array()?));
+                let secs = i64::from_be_bytes(self.array()?);
+                Ok(Item::Value(date_value(secs, nanos)))
+            }
             _ => {
                 let data = self.bytes(len)?;
                 Ok(Item::Value(Value::Array(vec![
@@ -247,6 +284,14 @@ impl<'a> Reader<'a> {
 
 /// `Date.prototype.toISOString` of `ms` since the epoch; `None` outside JavaScript's range
 /// (an invalid `Date`, which `toJSON` writes as `null`).
+/// A timestamp as JavaScript's `Date.toJSON` writes it: the ISO string, `null` out of range.
+fn date_value(secs: i64, nanos: u64) -> Value {
+    let ms = secs
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add(i64::try_from(nanos / 1_000_000).ok()?));
+    ms.and_then(iso_date).map_or(Value::Null, Value::from)
+}
+
 pub(super) fn iso_date(ms: i64) -> Option<String> {
     if !(-MAX_DATE_MS..=MAX_DATE_MS).contains(&ms) {
         return None;

@@ -34,6 +34,8 @@ use rmp::encode::{self as mp, ByteBuf, ValueWriteError};
 mod decode;
 
 pub(crate) use self::decode::decode;
+#[cfg(feature = "redis")]
+pub(crate) use self::decode::decode_value;
 #[cfg(test)]
 use super::packet::DecodeLimits;
 use super::packet::{Packet, PacketData};
@@ -251,6 +253,58 @@ pub(crate) fn encode(packet: &Packet) -> Bytes {
         infallible(mp::write_uint(&mut out, id));
     }
     Bytes::from(out.into_vec())
+}
+
+/// A msgpack writer for messages other than packets (the Redis adapter's envelopes), writing
+/// each value as notepack does.
+#[cfg(feature = "redis")]
+pub(crate) struct Writer(ByteBuf);
+
+#[cfg(feature = "redis")]
+impl Writer {
+    pub(crate) fn new() -> Self {
+        Writer(ByteBuf::with_capacity(64))
+    }
+
+    /// An array header of `n` items.
+    pub(crate) fn array(&mut self, n: usize) -> &mut Self {
+        infallible(mp::write_array_len(&mut self.0, len32(n)));
+        self
+    }
+
+    /// A map header of `n` fields.
+    pub(crate) fn map(&mut self, n: usize) -> &mut Self {
+        infallible(mp::write_map_len(&mut self.0, len32(n)));
+        self
+    }
+
+    pub(crate) fn str(&mut self, s: &str) -> &mut Self {
+        write_str(&mut self.0, s);
+        self
+    }
+
+    pub(crate) fn uint(&mut self, u: u64) -> &mut Self {
+        infallible(mp::write_uint(&mut self.0, u));
+        self
+    }
+
+    pub(crate) fn value(&mut self, v: &Value) -> &mut Self {
+        write_value(&mut self.0, v);
+        self
+    }
+
+    /// An EVENT packet as the Node adapter carries it: `{type: 2, data: [event, ...args], nsp}`
+    /// (type 2 with binary data too, as in this format).
+    pub(crate) fn event(&mut self, ns: &str, event: &str, args: &[Value]) -> &mut Self {
+        self.map(3).str("type").uint(2).str("data");
+        self.array(args.len().saturating_add(1)).str(event);
+        args.iter().for_each(|a| write_value(&mut self.0, a));
+        self.str("nsp").str(ns)
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.0.into_vec()
+    }
 }
 
 #[cfg(test)]
