@@ -4,13 +4,29 @@
 //! `@socket.io/redis-emitter` reaches the sockets of both.
 //!
 //! ```no_run
-//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
-//! use tower_socketio::{SocketIo, adapter::redis::{RedisAdapter, RedisAdapterConfig}};
+//! use tower_socketio::{
+//!     SocketIo, SocketRef,
+//!     adapter::redis::{RedisAdapter, RedisAdapterConfig},
+//! };
 //!
-//! let redis = RedisAdapter::connect("redis://127.0.0.1:6379/", RedisAdapterConfig::default())
-//!     .await?;
-//! let (layer, io) = SocketIo::builder().adapter(redis.factory()).build_layer();
-//! # Ok(()) }
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // One publishing and one subscribing connection per server, shared by its namespaces.
+//!     // `key` (the channel prefix, "socket.io") and `requests_timeout` (5 s) are Node's options.
+//!     let config = RedisAdapterConfig::default();
+//!     let redis = RedisAdapter::connect("redis://127.0.0.1:6379/", config).await?;
+//!     let (layer, io) = SocketIo::builder().adapter(redis.factory()).build_layer();
+//!     io.ns("/", |socket: SocketRef| {
+//!         socket.join("lobby");
+//!     });
+//!     // Reaches the lobby's sockets on every server.
+//!     io.to("lobby").emit("news", "hello").await?;
+//!     println!("{} servers", io.server_count().await?);
+//!     let app = axum::Router::new().layer(layer);
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await?;
+//!     Ok(())
+//! }
 //! ```
 //!
 //! Each server keeps one connection to publish and one to subscribe, shared by its namespaces.
