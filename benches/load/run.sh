@@ -5,6 +5,8 @@
 #   benches/load/run.sh            # full run: 3 rounds, about 20 minutes
 #   benches/load/run.sh --quick    # 1 round, short windows, small client counts: about a minute
 #   SKIP_BUILD=1 benches/load/run.sh --servers ours,raw --scenarios echo
+#   benches/load/run.sh --scenarios broadcast,xnode --servers ours,socketioxide,node \
+#       --bcast-clients 1000 --xnode-clients 1000   # cross-node (two servers + Redis each)
 #
 # Results: benches/results/results.md, results.json, broadcast.svg (and logs/ of the servers).
 # loadgen pins itself to CPU 1 and starts every server under `taskset -c 0` (util-linux).

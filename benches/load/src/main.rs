@@ -2,6 +2,7 @@
 //! WebSocket baseline). See README.md beside Cargo.toml.
 
 mod args;
+mod broker;
 mod proto;
 mod scenarios;
 mod suite;
@@ -48,7 +49,7 @@ SUITE (starts each server pinned to --server-cpu, runs every scenario in-process
   --rounds R           rounds, server order rotated each round (default 3)
   --quick              1 round, short windows, small client counts (about a minute)
   --servers LIST       among ours,socketioxide,node,raw (default: all four)
-  --scenarios LIST     among echo,broadcast,idle (default: all)
+  --scenarios LIST     among echo,broadcast,idle,xnode (default: echo,broadcast,idle)
   --servers-dir DIR    where benches/servers lives (default: ../servers beside this crate)
   --out DIR            results directory (default: ../results beside this crate)
   --server-cpu N       CPU for the servers, via taskset (default 0)
@@ -60,6 +61,9 @@ SUITE (starts each server pinned to --server-cpu, runs every scenario in-process
   --bcast-clients LIST             (default 100,1000,5000,10000)
   --bcast-payload BYTES            (default 64)
   --idle-clients LIST              (default 10000)
+  --xnode-clients LIST             (default 1000) xnode: two servers of each Socket.IO kind
+                                   joined by a redis-server the suite starts on a free loopback
+                                   port; receivers split between them, the sender on the first
   --settle S                       (default 3)
   --ping-interval-ms N --ping-timeout-ms N   passed on to the servers
   --threads N                      as above

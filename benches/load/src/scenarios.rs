@@ -1,16 +1,19 @@
-//! The three scenarios: `echo`, `broadcast` and `idle`.
+//! The scenarios: `echo`, `broadcast`, `idle`, and `xnode` (a broadcast across a cluster of
+//! servers joined by Redis).
 
+use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::broker;
 use crate::proto::{
     self, ConnectReport, Proto, Target, Ws, ascii_payload, connect_many, digits, next_msg,
     parse_u64, pong, push_u64, ready_msg, text_of,
@@ -392,8 +395,15 @@ struct BcastShared {
     lost: AtomicU64,
     measuring: AtomicBool,
     stop: AtomicBool,
-    hist: Mutex<Histogram<u64>>,
+    /// Per group of receivers (one group per server): deliveries and send-to-receive latency.
+    groups: Vec<BcastGroup>,
     errors: Mutex<Vec<String>>,
+}
+
+/// The receivers of one server.
+struct BcastGroup {
+    delivered: AtomicU64,
+    hist: Mutex<Histogram<u64>>,
 }
 
 /// Default number of broadcasts outstanding, the same at every receiver count: the server
@@ -438,7 +448,8 @@ fn parse_delivery(proto: Proto, t: &str) -> Option<u64> {
     parse_u64(rest.as_bytes())
 }
 
-async fn receiver(mut ws: Ws, proto: Proto, sh: Arc<BcastShared>) {
+async fn receiver(mut ws: Ws, proto: Proto, sh: Arc<BcastShared>, group: usize) {
+    let g = &sh.groups[group];
     let r: Result<(), String> = async {
         loop {
             let first = match ws.next().await {
@@ -458,8 +469,9 @@ async fn receiver(mut ws: Ws, proto: Proto, sh: Arc<BcastShared>) {
                         if sh.measuring.load(Relaxed) {
                             let now = sh.origin.elapsed().as_nanos() as u64;
                             let us = now.saturating_sub(ts) / 1000;
-                            sh.hist.lock().unwrap().saturating_record(us.max(1));
+                            g.hist.lock().unwrap().saturating_record(us.max(1));
                         }
+                        g.delivered.fetch_add(1, Relaxed);
                         let n = sh.delivered.fetch_add(1, Relaxed) + 1;
                         if n >= sh.wake_at.load(Relaxed) {
                             sh.wake_at.store(u64::MAX, Relaxed);
@@ -559,9 +571,53 @@ async fn sender(
 
 /// Runs `broadcast`: C receivers and one sender.
 pub async fn broadcast(c: &Common, b: &BcastCfg) -> Result<Value, String> {
+    fan_out(c, b, &[], None).await
+}
+
+/// `xnode` settings: a broadcast across a cluster of servers joined by one Redis.
+#[derive(Debug, Clone)]
+pub struct XnodeCfg {
+    /// Receivers (split evenly over the servers), payload, window, stall.
+    pub bcast: BcastCfg,
+    /// The cluster's other servers (the sender's server is [`Common::target`]).
+    pub others: Vec<Target>,
+    /// Their pids, and then the broker's, for the server side's CPU.
+    pub other_pids: Vec<u32>,
+    /// The broker, to count the commands it serves per broadcast (`INFO commandstats`).
+    pub redis: Option<SocketAddrV4>,
+}
+
+/// Runs `xnode`: the receivers split over [`Common::target`] and [`XnodeCfg::others`], one
+/// sender on the first server; every broadcast reaches the other servers through Redis.
+pub async fn xnode(c: &Common, x: &XnodeCfg) -> Result<Value, String> {
+    let mut out = fan_out(c, &x.bcast, &x.others, Some(x)).await?;
+    out["scenario"] = "xnode".into();
+    Ok(out)
+}
+
+/// Receivers per target: `n` split as evenly as possible, the first targets taking the rest.
+fn split(n: usize, parts: usize) -> Vec<usize> {
+    (0..parts)
+        .map(|k| n / parts + usize::from(k < n % parts))
+        .collect()
+}
+
+/// The broadcast method over one or more servers: the receivers split over `c.target` and
+/// `others`, the sender on `c.target`.
+async fn fan_out(
+    c: &Common,
+    b: &BcastCfg,
+    others: &[Target],
+    x: Option<&XnodeCfg>,
+) -> Result<Value, String> {
     sys::check_fds(b.receivers + 1)?;
-    let mut t = c.target.clone();
-    t.read_buf = (b.payload + 512).next_power_of_two().max(4096);
+    let read_buf = (b.payload + 512).next_power_of_two().max(4096);
+    let mut targets = vec![c.target.clone()];
+    targets.extend(others.iter().cloned());
+    for t in &mut targets {
+        t.read_buf = read_buf;
+    }
+    let t = targets[0].clone();
     let window = b.window.unwrap_or(DEFAULT_WINDOW).max(1);
     let sh = Arc::new(BcastShared {
         origin: Instant::now(),
@@ -575,21 +631,33 @@ pub async fn broadcast(c: &Common, b: &BcastCfg) -> Result<Value, String> {
         lost: AtomicU64::new(0),
         measuring: AtomicBool::new(false),
         stop: AtomicBool::new(false),
-        hist: Mutex::new(new_hist()),
+        groups: targets
+            .iter()
+            .map(|_| BcastGroup {
+                delivered: AtomicU64::new(0),
+                hist: Mutex::new(new_hist()),
+            })
+            .collect(),
         errors: Mutex::new(Vec::new()),
     });
     let mut set = JoinSet::new();
-    let rep = connect_many(
-        &t,
-        b.receivers,
-        c.concurrency,
-        deadline_for(b.receivers),
-        |_, ws| {
+    let shares = split(b.receivers, targets.len());
+    let mut rep = ConnectReport::default();
+    for (g, (tg, &n)) in targets.iter().zip(&shares).enumerate() {
+        let r = connect_many(tg, n, c.concurrency, deadline_for(n), |_, ws| {
             sh.alive.fetch_add(1, Relaxed);
-            set.spawn(receiver(ws, t.proto, sh.clone()));
-        },
-    )
-    .await;
+            set.spawn(receiver(ws, tg.proto, sh.clone(), g));
+        })
+        .await;
+        rep.ok += r.ok;
+        rep.failed += r.failed;
+        rep.elapsed += r.elapsed;
+        for e in r.errors {
+            if rep.errors.len() < 5 && !rep.errors.contains(&e) {
+                rep.errors.push(e);
+            }
+        }
+    }
     if rep.ok == 0 {
         return Err(format!("no receiver could connect: {:?}", rep.errors));
     }
@@ -600,16 +668,39 @@ pub async fn broadcast(c: &Common, b: &BcastCfg) -> Result<Value, String> {
         .map_err(|e| format!("sender: {e}"))?;
     let sender_task = tokio::spawn(sender(sws, t.proto, b.payload, window, b.stall, sh.clone()));
     tokio::time::sleep(c.warmup).await;
+    let mut pids: Vec<u32> = c.server_pid.into_iter().collect();
+    if let Some(x) = x {
+        pids.extend(&x.other_pids);
+    }
+    let redis = x.and_then(|x| x.redis);
+    let calls0 = match redis {
+        Some(a) => Some(broker::calls(a).await?),
+        None => None,
+    };
     sh.measuring.store(true, Relaxed);
     let d0 = sh.delivered.load(Relaxed);
+    let g0: Vec<u64> = sh
+        .groups
+        .iter()
+        .map(|g| g.delivered.load(Relaxed))
+        .collect();
     let s0 = sh.sent.load(Relaxed);
     let st0 = sh.stalls.load(Relaxed);
-    let cpu = CpuWindow::start(c.server_pid);
+    let cpu = CpuWindow::start_all(&pids);
     tokio::time::sleep(c.duration).await;
     let d1 = sh.delivered.load(Relaxed);
+    let g1: Vec<u64> = sh
+        .groups
+        .iter()
+        .map(|g| g.delivered.load(Relaxed))
+        .collect();
     let s1 = sh.sent.load(Relaxed);
     let cpu = cpu.end();
     sh.measuring.store(false, Relaxed);
+    let calls1 = match redis {
+        Some(a) => Some(broker::calls(a).await?),
+        None => None,
+    };
     sh.stop.store(true, Relaxed);
     let sender_res = match tokio::time::timeout(Duration::from_secs(5), sender_task).await {
         Ok(Ok(r)) => r,
@@ -621,7 +712,11 @@ pub async fn broadcast(c: &Common, b: &BcastCfg) -> Result<Value, String> {
         push_err(&sh.errors, e);
     }
     let deliveries = d1 - d0;
-    let hist = sh.hist.lock().unwrap();
+    let broadcasts = s1 - s0;
+    let mut hist = new_hist();
+    for g in &sh.groups {
+        let _ = hist.add(&*g.hist.lock().unwrap());
+    }
     let mut out = json!({
         "scenario": "broadcast",
         "proto": t.proto.name(),
@@ -634,7 +729,7 @@ pub async fn broadcast(c: &Common, b: &BcastCfg) -> Result<Value, String> {
         "duration_s": round3(cpu.wall_s),
         "deliveries": deliveries,
         "deliveries_per_s": round1(deliveries as f64 / cpu.wall_s),
-        "broadcasts_per_s": round1((s1 - s0) as f64 / cpu.wall_s),
+        "broadcasts_per_s": round1(broadcasts as f64 / cpu.wall_s),
         "stalls": sh.stalls.load(Relaxed) - st0,
         "bad_frames": sh.bad.load(Relaxed),
         "lost_connections": sh.lost.load(Relaxed),
@@ -643,6 +738,82 @@ pub async fn broadcast(c: &Common, b: &BcastCfg) -> Result<Value, String> {
     connect_fields(&mut out, &rep);
     lat_fields(&mut out, &hist);
     cpu_fields(&mut out, &cpu, deliveries, c.threads);
+    if x.is_some() {
+        // Per server: its receivers, their deliveries/s and latency (server 1 is the sender's:
+        // its receivers are served locally, the others' through Redis).
+        let per: Vec<Value> = sh
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(k, g)| {
+                let h = g.hist.lock().unwrap();
+                let mut v = json!({
+                    "url": targets[k].url,
+                    "receivers": shares[k],
+                    "deliveries_per_s": round1((g1[k] - g0[k]) as f64 / cpu.wall_s),
+                });
+                lat_fields(&mut v, &h);
+                v
+            })
+            .collect();
+        let q = |k: usize, f: &str| per.get(k).map(|v| v[f].clone()).unwrap_or(Value::Null);
+        out["servers"] = targets.len().into();
+        out["per_server"] = per.clone().into();
+        // The headline split: receivers on the sender's server, and on the others (server 2
+        // when there are two).
+        out["local_p50_us"] = q(0, "p50_us");
+        out["local_p99_us"] = q(0, "p99_us");
+        out["remote_p50_us"] = q(1, "p50_us");
+        out["remote_p99_us"] = q(1, "p99_us");
+        out["server_side_cpu_s"] = cpu
+            .per_pid_s
+            .iter()
+            .map(|v| v.map(round3))
+            .collect::<Vec<_>>()
+            .into();
+        // The broker is the last pid of the server side.
+        if redis.is_some() && pids.len() > targets.len() {
+            out["redis_cpu_pct"] = cpu
+                .per_pid_s
+                .last()
+                .copied()
+                .flatten()
+                .map(|s| round1(100.0 * s / cpu.wall_s))
+                .into();
+        }
+        if let (Some(a), Some(b)) = (calls0, calls1) {
+            let diff = |name: &str| {
+                b.get(name)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(a.get(name).copied().unwrap_or(0))
+            };
+            // The harness's own INFO call between the two readings is left out.
+            let all: u64 = b
+                .keys()
+                .filter(|k| k.as_str() != "info")
+                .map(|k| diff(k))
+                .sum();
+            let publish = diff("publish") + diff("spublish");
+            let per_b = |n: u64| {
+                if broadcasts > 0 {
+                    Value::from(round3(n as f64 / broadcasts as f64))
+                } else {
+                    Value::Null
+                }
+            };
+            out["redis_publish"] = publish.into();
+            out["redis_commands"] = all.into();
+            out["publish_per_broadcast"] = per_b(publish);
+            out["redis_commands_per_broadcast"] = per_b(all);
+            let by_cmd: Map<String, Value> = b
+                .keys()
+                .filter(|k| k.as_str() != "info" && diff(k) > 0)
+                .map(|k| (k.clone(), diff(k).into()))
+                .collect();
+            out["redis_calls_by_command"] = Value::Object(by_cmd);
+        }
+    }
     Ok(out)
 }
 
@@ -793,6 +964,34 @@ pub fn human(r: &Value) -> String {
             pct("harness_cpu_pct"),
             pct("server_cpu_pct"),
             per("server_cpu_us_per_op"),
+            r["stalls"],
+        ),
+        "xnode" => format!(
+            "xnode {} servers={} C={} window={} P={}: {} deliveries/s ({} broadcasts/s), latency \
+             p50 {} p99 {} (sender's server p50 {} p99 {}, other server p50 {} p99 {}); CPU \
+             harness {} server side {} (Redis {}; {} server CPU-µs/delivery); PUBLISH per \
+             broadcast {}, Redis commands per broadcast {}; stalls {}",
+            s("proto"),
+            r["servers"],
+            r["clients"],
+            r["window"],
+            r["payload"],
+            opt(num(r, "deliveries_per_s"), si),
+            opt(num(r, "broadcasts_per_s"), |v| format!("{v:.0}")),
+            us("p50_us"),
+            us("p99_us"),
+            us("local_p50_us"),
+            us("local_p99_us"),
+            us("remote_p50_us"),
+            us("remote_p99_us"),
+            pct("harness_cpu_pct"),
+            pct("server_cpu_pct"),
+            pct("redis_cpu_pct"),
+            per("server_cpu_us_per_op"),
+            opt(num(r, "publish_per_broadcast"), |v| format!("{v:.3}")),
+            opt(num(r, "redis_commands_per_broadcast"), |v| format!(
+                "{v:.3}"
+            )),
             r["stalls"],
         ),
         "idle" => format!(

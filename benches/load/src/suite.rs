@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -13,11 +14,17 @@ use tokio::process::{Child, Command};
 
 use crate::args::Args;
 use crate::proto::{Proto, Target};
-use crate::scenarios::{self, BcastCfg, Common, EchoCfg, IdleCfg, human, si};
-use crate::{svg, sys};
+use crate::scenarios::{self, BcastCfg, Common, EchoCfg, IdleCfg, XnodeCfg, human, si};
+use crate::{broker, svg, sys};
 
 /// The four servers, in report order.
 const SERVERS: &[&str] = &["ours", "socketioxide", "node", "raw"];
+/// Every scenario; `xnode` (two servers of a kind joined by one Redis) runs only when asked.
+const SCENARIOS: &[&str] = &["echo", "broadcast", "idle", "xnode"];
+/// The scenarios of a run without `--scenarios`.
+const DEFAULT_SCENARIOS: &[&str] = &["echo", "broadcast", "idle"];
+/// Servers of one kind in the cross-node scenario.
+const XNODE_SERVERS: usize = 2;
 
 /// Suite settings.
 #[derive(Debug, Clone)]
@@ -39,6 +46,7 @@ pub struct Cfg {
     bcast_clients: Vec<usize>,
     bcast_payload: usize,
     idle_clients: Vec<usize>,
+    xnode_clients: Vec<usize>,
     settle: Duration,
     server_args: Vec<String>,
     concurrency: usize,
@@ -99,7 +107,7 @@ impl Cfg {
             rounds: a.num("rounds", if quick { 1 } else { 3 })?.max(1),
             quick,
             servers: a.list("servers", all(SERVERS))?,
-            scenarios: a.list("scenarios", all(&["echo", "broadcast", "idle"]))?,
+            scenarios: a.list("scenarios", all(DEFAULT_SCENARIOS))?,
             servers_dir: a
                 .str("servers-dir")
                 .map(PathBuf::from)
@@ -125,6 +133,7 @@ impl Cfg {
             )?,
             bcast_payload: a.num("bcast-payload", 64)?,
             idle_clients: a.list("idle-clients", vec![if quick { 1000 } else { 10_000 }])?,
+            xnode_clients: a.list("xnode-clients", vec![1000])?,
             settle: a.secs("settle", if quick { 1.0 } else { 3.0 })?,
             server_args,
             concurrency: a.num("concurrency", 256usize)?.max(1),
@@ -139,15 +148,29 @@ impl Cfg {
             }
         }
         for s in &cfg.scenarios {
-            if !["echo", "broadcast", "idle"].contains(&s.as_str()) {
-                return Err(format!("unknown scenario {s:?}"));
+            if !SCENARIOS.contains(&s.as_str()) {
+                return Err(format!(
+                    "unknown scenario {s:?}: expected some of {SCENARIOS:?}"
+                ));
             }
+        }
+        let xnode = cfg.scenarios.iter().any(|s| s == "xnode");
+        if xnode && which("redis-server").is_none() {
+            return Err("the xnode scenario needs redis-server on PATH \
+                        (`apt-get install redis-server`)"
+                .into());
         }
         let biggest = cfg
             .bcast_clients
             .iter()
             .map(|c| c + 1)
             .chain(cfg.idle_clients.iter().copied())
+            .chain(
+                cfg.xnode_clients
+                    .iter()
+                    .filter(|_| xnode)
+                    .map(|c| c + 1 + XNODE_SERVERS * 4),
+            )
             .max()
             .unwrap_or(0);
         // Checked up front so a long run does not fail half-way.
@@ -321,6 +344,8 @@ enum Scn {
     Echo(usize),
     Bcast(usize),
     Idle(usize),
+    /// A broadcast to C receivers split over two servers of a kind joined by one Redis.
+    Xnode(usize),
 }
 
 impl Scn {
@@ -329,6 +354,7 @@ impl Scn {
             Scn::Echo(p) => format!("echo-p{p}"),
             Scn::Bcast(c) => format!("broadcast-c{c}"),
             Scn::Idle(c) => format!("idle-c{c}"),
+            Scn::Xnode(c) => format!("xnode-c{c}"),
         }
     }
     fn kind(self) -> &'static str {
@@ -336,7 +362,12 @@ impl Scn {
             Scn::Echo(_) => "echo",
             Scn::Bcast(_) => "broadcast",
             Scn::Idle(_) => "idle",
+            Scn::Xnode(_) => "xnode",
         }
+    }
+    /// Whether a server takes part: raw WebSocket has no cluster.
+    fn runs_on(self, spec: &Spec) -> bool {
+        !matches!(self, Scn::Xnode(_)) || spec.proto == Proto::Sio
     }
 }
 
@@ -347,6 +378,9 @@ async fn run_one(
     round: usize,
     idx: usize,
 ) -> Result<Value, String> {
+    if let Scn::Xnode(c) = scn {
+        return run_xnode(cfg, spec, c, round, idx).await;
+    }
     let log = cfg
         .out
         .join("logs")
@@ -389,6 +423,7 @@ async fn run_one(
             };
             scenarios::idle(&common, &i).await
         }
+        Scn::Xnode(_) => unreachable!("run by run_xnode"),
     };
     let died = srv.exited();
     srv.stop().await;
@@ -398,6 +433,156 @@ async fn run_one(
             log.display(),
             log_tail(&log)
         ));
+    }
+    res
+}
+
+/// A free loopback port (bound, read, released: the broker binds it right after).
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free loopback port: {e}"))
+}
+
+/// Starts `redis-server` on a free loopback port, without persistence, pinned like the
+/// servers; ready once it answers PING (within 10 s).
+async fn start_redis(cpu: Option<usize>, log: &Path) -> Result<(Server, SocketAddrV4), String> {
+    let port = free_port()?;
+    let mut argv: Vec<String> = Vec::new();
+    if let Some(c) = cpu {
+        argv.extend(["taskset".into(), "-c".into(), c.to_string()]);
+    }
+    argv.push("redis-server".into());
+    for a in ["--port", &port.to_string(), "--bind", "127.0.0.1"] {
+        argv.push(a.into());
+    }
+    for a in ["--save", "", "--appendonly", "no"] {
+        argv.push(a.into());
+    }
+    let out = fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| format!("{}: {e}", log.display()))?;
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err))
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("spawn {argv:?}: {e}"))?;
+    let pid = child.id().ok_or("redis-server exited at once")?;
+    let mut srv = Server { child, pid, port };
+    let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(st) = srv.exited() {
+            return Err(format!(
+                "redis-server exited ({st}); log {}: {}",
+                log.display(),
+                log_tail(log)
+            ));
+        }
+        if broker::command(addr, &["PING"]).await.as_deref() == Ok("PONG") {
+            return Ok((srv, addr));
+        }
+        if Instant::now() >= deadline {
+            srv.stop().await;
+            return Err(format!(
+                "redis-server did not answer PING within 10 s; log {}: {}",
+                log.display(),
+                log_tail(log)
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One cross-node run: a fresh Redis and two fresh servers of one kind joined through it, the
+/// receivers split between the two, the sender on the first; everything stopped by pid after.
+async fn run_xnode(
+    cfg: &Cfg,
+    spec: &Spec,
+    clients: usize,
+    round: usize,
+    idx: usize,
+) -> Result<Value, String> {
+    let base = format!("{}-xnode-c{clients}-r{}", spec.name, round + 1);
+    let logs = cfg.out.join("logs");
+    let redis_log = logs.join(format!("{base}-redis.log"));
+    let (mut redis, addr) = start_redis(cfg.server_cpu, &redis_log).await?;
+    let mut extra = cfg.server_args.clone();
+    extra.extend(["--redis".into(), format!("redis://{addr}/")]);
+    let mut servers: Vec<(Server, PathBuf)> = Vec::new();
+    let mut failed = None;
+    for k in 0..XNODE_SERVERS {
+        let log = logs.join(format!("{base}-{}.log", k + 1));
+        match Server::start(spec, cfg.server_cpu, &extra, &log).await {
+            Ok(s) => servers.push((s, log)),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
+    let res = match failed {
+        Some(e) => Err(e),
+        None => {
+            let mut targets = Vec::new();
+            for (s, _) in &servers {
+                let mut t = Target::new(&spec.proto.default_url(s.port), spec.proto)?;
+                t.source_base = 1 + (idx % 200) as u8;
+                targets.push(t);
+            }
+            let first = targets.remove(0);
+            let mut other_pids: Vec<u32> = servers[1..].iter().map(|(s, _)| s.pid).collect();
+            other_pids.push(redis.pid);
+            let common = Common {
+                target: first,
+                server_pid: Some(servers[0].0.pid),
+                warmup: cfg.warmup,
+                duration: cfg.duration,
+                concurrency: cfg.concurrency,
+                threads: cfg.threads,
+            };
+            let x = XnodeCfg {
+                bcast: BcastCfg {
+                    receivers: clients,
+                    payload: cfg.bcast_payload,
+                    window: None,
+                    stall: Duration::from_millis(1000),
+                },
+                others: targets,
+                other_pids,
+                redis: Some(addr),
+            };
+            scenarios::xnode(&common, &x).await
+        }
+    };
+    let mut died = Vec::new();
+    for (s, log) in &mut servers {
+        if let Some(st) = s.exited() {
+            died.push(format!(
+                "a server exited during the run ({st}); log {}: {}",
+                log.display(),
+                log_tail(log)
+            ));
+        }
+    }
+    if let Some(st) = redis.exited() {
+        died.push(format!(
+            "redis-server exited during the run ({st}); log {}: {}",
+            redis_log.display(),
+            log_tail(&redis_log)
+        ));
+    }
+    for (s, _) in &mut servers {
+        s.stop().await;
+    }
+    redis.stop().await;
+    if !died.is_empty() {
+        return Err(died.join("; "));
     }
     res
 }
@@ -425,19 +610,24 @@ pub async fn run(cfg: Cfg) -> Result<(), String> {
         match s.as_str() {
             "echo" => scns.extend(cfg.echo_payloads.iter().map(|&p| Scn::Echo(p))),
             "broadcast" => scns.extend(cfg.bcast_clients.iter().map(|&c| Scn::Bcast(c))),
+            "xnode" => scns.extend(cfg.xnode_clients.iter().map(|&c| Scn::Xnode(c))),
             _ => scns.extend(cfg.idle_clients.iter().map(|&c| Scn::Idle(c))),
         }
     }
-    let total = scns.len() * cfg.rounds * servers.len();
+    let total: usize = scns
+        .iter()
+        .map(|scn| cfg.rounds * servers.iter().filter(|s| scn.runs_on(s)).count())
+        .sum();
     let started = Instant::now();
     let meta = meta(&cfg, &servers, &skipped);
     let mut runs: Vec<Value> = Vec::new();
     let mut idx = 0;
     for &scn in &scns {
+        let taking: Vec<&Spec> = servers.iter().filter(|s| scn.runs_on(s)).collect();
         for round in 0..cfg.rounds {
             // Rotate the order every round so no server always runs first (or last).
-            for k in 0..servers.len() {
-                let s = &servers[(k + round) % servers.len()];
+            for k in 0..taking.len() {
+                let s = taking[(k + round) % taking.len()];
                 idx += 1;
                 eprintln!(
                     "[{idx}/{total} {:.0}s] {} round {} on {}",
@@ -648,6 +838,24 @@ fn columns(kind: &str) -> Vec<(&'static str, &'static str, bool)> {
             ("harness CPU %", "harness_cpu_pct", false),
             ("other load %", "other_load_pct", false),
         ],
+        "xnode" => vec![
+            ("deliveries/s", "deliveries_per_s", true),
+            ("p50 µs", "p50_us", false),
+            ("p99 µs", "p99_us", false),
+            ("other server's p50 µs", "remote_p50_us", false),
+            ("other server's p99 µs", "remote_p99_us", false),
+            ("server side CPU %", "server_cpu_pct", false),
+            ("of which Redis %", "redis_cpu_pct", false),
+            ("server side CPU-µs/delivery", "server_cpu_us_per_op", true),
+            ("PUBLISH/broadcast", "publish_per_broadcast", false),
+            (
+                "Redis commands/broadcast",
+                "redis_commands_per_broadcast",
+                false,
+            ),
+            ("harness CPU %", "harness_cpu_pct", false),
+            ("other load %", "other_load_pct", false),
+        ],
         _ => vec![
             ("conn/s", "connect_per_s", true),
             ("server KiB/conn", "server_kib_per_conn", true),
@@ -731,17 +939,39 @@ fn markdown(
             Scn::Echo(p) => format!("echo, payload {p} B"),
             Scn::Bcast(c) => format!("broadcast, {c} receivers"),
             Scn::Idle(c) => format!("idle, {c} connections"),
+            Scn::Xnode(c) => format!(
+                "cross-node broadcast, {c} receivers over {XNODE_SERVERS} servers of a kind and \
+                 one Redis"
+            ),
         };
         md.push_str(&format!("## {title}\n\n"));
+        // The same receiver count's single-node broadcast, when this run measured it.
+        let single = match scn {
+            Scn::Xnode(c) => summary.get(&Scn::Bcast(c).key()),
+            _ => None,
+        };
+        if let Scn::Xnode(_) = scn {
+            md.push_str(
+                "Both servers and Redis share the server CPU; the sender is on the first \
+                 server, half of the receivers on each. \"other server\" is the latency of the \
+                 receivers reached through Redis; ÷ 1-node divides by the same server's \
+                 single-node broadcast to as many receivers in this run. PUBLISH and Redis \
+                 commands per broadcast come from `INFO commandstats` over the window.\n\n",
+            );
+        }
+        let raw_col = has("raw") && !matches!(scn, Scn::Xnode(_));
         let cols = columns(scn.kind());
         let mut head = vec!["server".to_string()];
-        for (t, _, r) in &cols {
+        for (t, f, r) in &cols {
             head.push(t.to_string());
-            if *r && has("raw") {
+            if *r && raw_col {
                 head.push("÷ raw".into());
             }
             if *r && has("socketioxide") {
                 head.push("÷ sx".into());
+            }
+            if *f == "deliveries_per_s" && single.is_some() {
+                head.push("÷ 1-node".into());
             }
         }
         head.push("rounds ok".into());
@@ -764,11 +994,20 @@ fn markdown(
                 }
                 cells.push(cell);
                 let fr = |x: Option<f64>| x.map(|x| format!("{x:.2}×")).unwrap_or("-".into());
-                if *r && has("raw") {
+                if *r && raw_col {
                     cells.push(fr(ratio(v, get("raw", f))));
                 }
                 if *r && has("socketioxide") {
                     cells.push(fr(ratio(v, get("socketioxide", f))));
+                }
+                if *f == "deliveries_per_s"
+                    && let Some(single) = single
+                {
+                    let one = single
+                        .get(&s.name)
+                        .and_then(|m| m.get(*f))
+                        .and_then(Value::as_f64);
+                    cells.push(fr(ratio(v, one)));
                 }
             }
             let ok = m.get("rounds_ok").and_then(Value::as_u64).unwrap_or(0);
@@ -827,6 +1066,20 @@ fn write_outputs(
                             json!((x * 1000.0).round() / 1000.0),
                         );
                     }
+                }
+            }
+            if kind == "xnode" {
+                let single = summary
+                    .get(&scn.replacen("xnode", "broadcast", 1))
+                    .and_then(|rows| rows.get(srv))
+                    .and_then(|m| m.get("deliveries_per_s"))
+                    .and_then(Value::as_f64);
+                let v = m.get("deliveries_per_s").and_then(Value::as_f64);
+                if let Some(x) = ratio(v, single) {
+                    r.insert(
+                        "deliveries_per_s_vs_single_node".into(),
+                        json!((x * 1000.0).round() / 1000.0),
+                    );
                 }
             }
             per_server.insert(srv.clone(), Value::Object(r));

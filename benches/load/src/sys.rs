@@ -201,7 +201,9 @@ fn cpu_stat() -> Vec<(u64, u64)> {
 pub struct CpuWindow {
     t0: Instant,
     self0: u64,
-    server: Option<(u32, u64)>,
+    /// The server side's processes (one server, or a cluster's servers and its broker) and
+    /// their ticks at the start.
+    server: Vec<(u32, u64)>,
     cpus0: Vec<(u64, u64)>,
     harness_cpu: Option<usize>,
     server_cpu: Option<usize>,
@@ -214,8 +216,12 @@ pub struct CpuUse {
     pub wall_s: f64,
     /// CPU seconds of the harness (utime + stime) over the window.
     pub harness_s: f64,
-    /// CPU seconds of the server over the window, when its pid is known and readable.
+    /// CPU seconds of the server over the window, when its pid is known and readable (the sum
+    /// over the server side's processes when there are several).
     pub server_s: Option<f64>,
+    /// CPU seconds of each of the server side's processes, in the order given to
+    /// [`CpuWindow::start_all`] (`None` where one could not be read).
+    pub per_pid_s: Vec<Option<f64>>,
     /// How busy each CPU of the machine was (percent), whoever ran there: shows other load
     /// (and the kernel's softirq work for loopback TCP, charged to no process).
     pub cpus_busy_pct: Vec<f64>,
@@ -239,14 +245,28 @@ impl CpuUse {
 impl CpuWindow {
     /// Starts a window now.
     pub fn start(server_pid: Option<u32>) -> Self {
-        let server = server_pid.and_then(|p| cpu_ticks(Some(p)).ok().map(|t| (p, t)));
+        Self::start_all(server_pid.as_slice())
+    }
+
+    /// Starts a window now over several server-side processes (a cluster's servers and its
+    /// broker), whose CPU is added up; they count as pinned when all are on the same one CPU.
+    pub fn start_all(server_pids: &[u32]) -> Self {
+        let server = server_pids
+            .iter()
+            .map(|&p| (p, cpu_ticks(Some(p)).unwrap_or(u64::MAX)))
+            .collect();
+        let cpus: Vec<Option<usize>> = server_pids.iter().map(|&p| single_cpu(Some(p))).collect();
+        let server_cpu = match cpus.first() {
+            Some(&first) if cpus.iter().all(|&c| c == first) => first,
+            _ => None,
+        };
         Self {
             t0: Instant::now(),
             self0: cpu_ticks(None).unwrap_or(0),
             server,
             cpus0: cpu_stat(),
             harness_cpu: single_cpu(None),
-            server_cpu: server_pid.and_then(|p| single_cpu(Some(p))),
+            server_cpu,
         }
     }
 
@@ -255,11 +275,21 @@ impl CpuWindow {
         let wall_s = self.t0.elapsed().as_secs_f64().max(1e-9);
         let tck = clk_tck() as f64;
         let self1 = cpu_ticks(None).unwrap_or(self.self0);
-        let server_s = self.server.and_then(|(p, t0)| {
-            cpu_ticks(Some(p))
-                .ok()
-                .map(|t1| t1.saturating_sub(t0) as f64 / tck)
-        });
+        let per_pid_s: Vec<Option<f64>> = self
+            .server
+            .iter()
+            .map(|&(p, t0)| {
+                cpu_ticks(Some(p))
+                    .ok()
+                    .filter(|_| t0 != u64::MAX)
+                    .map(|t1| t1.saturating_sub(t0) as f64 / tck)
+            })
+            .collect();
+        let server_s = if per_pid_s.is_empty() {
+            None
+        } else {
+            per_pid_s.iter().copied().sum::<Option<f64>>()
+        };
         let cpus_busy_pct: Vec<f64> = cpu_stat()
             .iter()
             .zip(&self.cpus0)
@@ -290,6 +320,7 @@ impl CpuWindow {
             wall_s,
             harness_s,
             server_s,
+            per_pid_s,
             cpus_busy_pct,
             other_load_pct: other.map(|o| (o * 10.0).round() / 10.0),
         }

@@ -2,19 +2,25 @@
 // Rust servers (benches/servers/src/bin).
 //
 // Run with `npm install` once in this folder, then `node server.mjs --port 0`
-// (optional `--ping-interval-ms N`, default 25000, and `--ping-timeout-ms N`, default 20000); it
-// prints `LISTENING <port>` when ready, bound to 127.0.0.1 only. Socket.IO at `/socket.io/`,
-// namespace `/`: `echo` with an ack answers with its argument, `broadcast` emits `bcast` with its
-// argument to every other socket.
+// (optional `--ping-interval-ms N`, default 25000, `--ping-timeout-ms N`, default 20000, and
+// `--redis URL` to join the cluster of that Redis through `@socket.io/redis-adapter` on
+// node-redis); it prints `LISTENING <port>` when ready, bound to 127.0.0.1 only. Socket.IO at
+// `/socket.io/`, namespace `/`: `echo` with an ack answers with its argument, `broadcast` emits
+// `bcast` with its argument to every other socket.
 
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 
 function parseArgs(argv) {
-  const opts = { port: undefined, pingInterval: 25000, pingTimeout: 20000 };
+  const opts = { port: undefined, pingInterval: 25000, pingTimeout: 20000, redis: undefined };
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i];
     const value = argv[i + 1];
+    if (flag === "--redis") {
+      if (value === undefined) throw new Error("--redis needs a URL");
+      opts.redis = value;
+      continue;
+    }
     const n = Number(value);
     if (value === undefined || !Number.isInteger(n) || n < 0) {
       throw new Error(`${flag} needs a non-negative integer, got ${value}`);
@@ -33,7 +39,7 @@ try {
   opts = parseArgs(process.argv.slice(2));
 } catch (e) {
   process.stderr.write(`server.mjs: ${e.message}\n`);
-  process.stderr.write("usage: node server.mjs --port P [--ping-interval-ms N] [--ping-timeout-ms N]\n");
+  process.stderr.write("usage: node server.mjs --port P [--ping-interval-ms N] [--ping-timeout-ms N] [--redis URL]\n");
   process.exit(2);
 }
 
@@ -45,6 +51,20 @@ const io = new Server(httpServer, {
   pingTimeout: opts.pingTimeout,
   serveClient: false,
 });
+
+if (opts.redis !== undefined) {
+  // The adapter and its client are loaded only for a cluster, so the single-node runs load
+  // exactly what they did before.
+  const { createClient } = await import("redis");
+  const { createAdapter } = await import("@socket.io/redis-adapter");
+  const pubClient = createClient({ url: opts.redis });
+  const subClient = pubClient.duplicate();
+  for (const c of [pubClient, subClient]) {
+    c.on("error", (e) => process.stderr.write(`redis: ${e.message}\n`));
+  }
+  await Promise.all([pubClient.connect(), subClient.connect()]);
+  io.adapter(createAdapter(pubClient, subClient));
+}
 
 io.on("connection", (socket) => {
   socket.on("echo", (arg, ack) => {

@@ -3,7 +3,9 @@
 //!
 //! Every server takes `--port P` (0 = any free port), `--ping-interval-ms N` (default 25000) and
 //! `--ping-timeout-ms N` (default 20000), binds 127.0.0.1 only, and prints exactly one line
-//! `LISTENING <port>` to stdout once it accepts connections.
+//! `LISTENING <port>` to stdout once it accepts connections. The two Rust Socket.IO servers also
+//! take `--redis URL` (a loopback `redis://` URL): they then join the cluster of that Redis
+//! through their library's Redis adapter (the cross-node scenario `xnode`).
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -15,7 +17,7 @@ use tokio::net::{TcpListener, TcpSocket};
 const BACKLOG: u32 = 511;
 
 /// The command line of every benchmark server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// The port to bind on 127.0.0.1; 0 picks any free port.
     pub port: u16,
@@ -23,6 +25,9 @@ pub struct Options {
     pub ping_interval: Duration,
     /// Engine.IO `pingTimeout` (unused by the raw server).
     pub ping_timeout: Duration,
+    /// `--redis URL`: the Redis of a cluster to join (Socket.IO servers only; `bench-raw`
+    /// refuses it).
+    pub redis: Option<String>,
 }
 
 impl Options {
@@ -33,7 +38,10 @@ impl Options {
             Err(e) => {
                 let bin = std::env::args().next().unwrap_or_default();
                 eprintln!("{bin}: {e}");
-                eprintln!("usage: {bin} --port P [--ping-interval-ms N] [--ping-timeout-ms N]");
+                eprintln!(
+                    "usage: {bin} --port P [--ping-interval-ms N] [--ping-timeout-ms N] \
+                     [--redis URL]"
+                );
                 std::process::exit(2);
             }
         }
@@ -44,6 +52,7 @@ impl Options {
         let mut port = None;
         let mut interval = 25_000u64;
         let mut timeout = 20_000u64;
+        let mut redis = None;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -52,6 +61,7 @@ impl Options {
                 "--port" => port = Some(value.parse::<u16>().map_err(bad)?),
                 "--ping-interval-ms" => interval = value.parse().map_err(bad)?,
                 "--ping-timeout-ms" => timeout = value.parse().map_err(bad)?,
+                "--redis" => redis = Some(value),
                 _ => return Err(format!("unknown argument {flag}")),
             }
         }
@@ -59,6 +69,7 @@ impl Options {
             port: port.ok_or("--port is required")?,
             ping_interval: Duration::from_millis(interval.max(1)),
             ping_timeout: Duration::from_millis(timeout.max(1)),
+            redis,
         })
     }
 

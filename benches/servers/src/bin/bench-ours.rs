@@ -4,12 +4,14 @@
 //!
 //! Run with
 //! `cargo run --release --manifest-path benches/servers/Cargo.toml --bin bench-ours -- --port 0`
-//! (optional `--ping-interval-ms N`, `--ping-timeout-ms N`); it prints `LISTENING <port>` when
+//! (optional `--ping-interval-ms N`, `--ping-timeout-ms N`, and `--redis URL` to join the
+//! cluster of that Redis through the crate's Redis adapter); it prints `LISTENING <port>` when
 //! ready. Socket.IO at `/socket.io/`, namespace `/`: `echo` with an ack answers with its argument,
 //! `broadcast` emits `bcast` with its argument to every other socket.
 
 use tower_socketio::{
     SocketIo, SocketRef,
+    adapter::redis::{RedisAdapter, RedisAdapterConfig},
     extract::{AckSender, Data},
     value::Value,
 };
@@ -18,10 +20,16 @@ use tower_socketio_bench_servers::{Options, announce, serve_http1};
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let opts = Options::from_env();
-    let (layer, io) = SocketIo::builder()
+    let mut builder = SocketIo::builder()
         .ping_interval(opts.ping_interval)
-        .ping_timeout(opts.ping_timeout)
-        .build_layer();
+        .ping_timeout(opts.ping_timeout);
+    if let Some(url) = &opts.redis {
+        let redis = RedisAdapter::connect(url, RedisAdapterConfig::default())
+            .await
+            .map_err(std::io::Error::other)?;
+        builder = builder.adapter(redis.factory());
+    }
+    let (layer, io) = builder.build_layer();
     io.ns("/", |socket: SocketRef| {
         socket.on("echo", |Data(arg): Data<Value>, ack: AckSender| {
             if ack.is_requested() {

@@ -39,6 +39,10 @@ type Registry = Arc<Mutex<HashMap<u64, mpsc::Sender<Utf8Bytes>>>>;
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let opts = Options::from_env();
+    if opts.redis.is_some() {
+        eprintln!("bench-raw: --redis is not supported (raw WebSocket has no cluster)");
+        std::process::exit(2);
+    }
     let listener = opts.bind()?;
     announce(&listener)?;
     let registry = Registry::default();
