@@ -10,7 +10,7 @@ use std::{
 
 use crate::{
     adapter::Adapter,
-    engine::{Engine, EngineConfig, EngineConfigBuilder, Transports},
+    engine::{Engine, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports},
     extract::{ExtractError, FromSocket, StateCheck},
     handler::{ConnectBox, ConnectHandler, ConnectMiddleware, MiddlewareBox},
     operators::BroadcastOperator,
@@ -306,10 +306,24 @@ impl SocketIoBuilder {
         self.engine = self.engine.transports(t);
         self
     }
-    /// How many Engine.IO packets may wait for one client (default 4096); a client that lets
-    /// its queue fill is disconnected.
+    /// How many Engine.IO packets may wait for one client, at most (default: no bound of its
+    /// own, [`max_queue_bytes`](Self::max_queue_bytes) bounds the queue); see
+    /// [`EngineConfigBuilder::queue_size`].
     pub fn queue_size(mut self, packets: usize) -> Self {
         self.engine = self.engine.queue_size(packets);
+        self
+    }
+    /// How many bytes may wait for one client (default 4 MiB: each frame's length plus 64);
+    /// a client past the bound is disconnected (`transport full`), or its packets dropped
+    /// under [`OverflowPolicy::Drop`]. See [`EngineConfigBuilder::max_queue_bytes`].
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.engine = self.engine.max_queue_bytes(bytes);
+        self
+    }
+    /// What happens to a packet that does not fit in a client's queue (default
+    /// [`OverflowPolicy::Disconnect`]).
+    pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
+        self.engine = self.engine.overflow(policy);
         self
     }
     /// A check on every handshake request; see [`EngineConfigBuilder::allow_request`].

@@ -1001,6 +1001,87 @@ async fn client_that_never_reads_is_disconnected() {
     .await;
 }
 
+/// Issue 14, finding 2: one POST of 5,000 small messages to an echo queues 5,000 replies before
+/// the next GET (a GET carries at most 16 packets). The queue is bounded in bytes: a burst that
+/// fits in bytes keeps its session, and every reply arrives, in order.
+#[tokio::test]
+async fn a_large_polling_burst_keeps_its_session() {
+    within(Duration::from_secs(60), async {
+        let mut server = spawn_echo_with(|c| c).await;
+        let sid = open_session(&mut server).await;
+        let burst = 5_000;
+        let body = vec![r#"42["e",1]"#; burst].join("\x1e");
+        post(server.addr, &sid, &body).await.assert_ok("ok");
+        let mut got = 0;
+        while got < burst {
+            let reply = get(server.addr, &sid).await;
+            assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+            for m in messages(&reply.body) {
+                assert_eq!(m, r#"2["e",1]"#, "reply {got}");
+                got += 1;
+            }
+        }
+        assert_eq!(got, burst);
+        assert!(
+            !session(&server, &sid).is_closed(),
+            "the burst closed the session"
+        );
+        assert_eq!(session(&server, &sid).queued_bytes(), 0);
+    })
+    .await;
+}
+
+/// The byte bound: frames of 100 KB fill a 1 MB queue after about ten, whatever the bound in
+/// frames, and the client that does not read is disconnected.
+#[tokio::test]
+async fn the_queue_is_bounded_in_bytes() {
+    bounded(async {
+        let max = 1 << 20;
+        let mut server = spawn_echo_with(|c| c.max_queue_bytes(max)).await;
+        let sid = open_session(&mut server).await;
+        let session = session(&server, &sid);
+        let frame = Frame::text("x".repeat(100_000));
+        let mut sent = 0;
+        let error = loop {
+            assert!(sent < 1000, "the queue never filled");
+            match session.send(frame.clone()) {
+                Ok(()) => sent += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(error, SendError::QueueFull);
+        assert_eq!(sent, max / (frame.len() + 64));
+        assert_eq!(
+            server.next_event().await,
+            Event::Disconnect(sid, DisconnectReason::QueueFull)
+        );
+    })
+    .await;
+}
+
+/// Under `OverflowPolicy::Drop` a frame that does not fit is dropped and the session stays.
+#[tokio::test]
+async fn the_drop_policy_keeps_the_session() {
+    bounded(async {
+        let mut server = spawn_echo_with(|c| {
+            c.max_queue_bytes(1000)
+                .overflow(tower_socketio::engine::OverflowPolicy::Drop)
+        })
+        .await;
+        let sid = open_session(&mut server).await;
+        let session = session(&server, &sid);
+        let frame = Frame::text("x".repeat(400));
+        assert_eq!(session.send(frame.clone()), Ok(()));
+        assert_eq!(session.send(frame.clone()), Ok(()));
+        assert_eq!(session.send(frame.clone()), Err(SendError::QueueFull));
+        assert!(!session.is_closed());
+        let reply = get(server.addr, &sid).await;
+        assert_eq!(messages(&reply.body).len(), 2);
+        assert_eq!(session.send(frame), Ok(()));
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 12: nothing lost or doubled across an upgrade
 // ---------------------------------------------------------------------------------------------

@@ -25,6 +25,22 @@ impl Default for Transports {
     }
 }
 
+/// What happens when a frame does not fit in a session's outgoing queue (see
+/// [`EngineConfigBuilder::max_queue_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OverflowPolicy {
+    /// The session is closed with
+    /// [`DisconnectReason::QueueFull`](super::DisconnectReason::QueueFull): its client does not
+    /// read (the default).
+    #[default]
+    Disconnect,
+    /// The frame is dropped, as a volatile packet is, and the sender gets
+    /// [`SendError::QueueFull`](super::SendError::QueueFull); the session stays open. Heartbeat
+    /// pings are still queued, so a client that reads nothing at all ends with a ping timeout.
+    Drop,
+}
+
 /// The engine's settings. Build one with [`EngineConfig::builder`].
 #[derive(Clone)]
 pub struct EngineConfig {
@@ -35,8 +51,13 @@ pub struct EngineConfig {
     pub(crate) max_payload: usize,
     pub(crate) transports: Transports,
     pub(crate) queue_size: usize,
+    pub(crate) max_queue_bytes: usize,
+    pub(crate) overflow: OverflowPolicy,
     pub(crate) allow_request: Option<AllowRequestFn>,
 }
+
+/// The default bound of a session's outgoing queue in bytes: 4 MiB.
+pub const DEFAULT_MAX_QUEUE_BYTES: usize = 4 << 20;
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -47,7 +68,9 @@ impl Default for EngineConfig {
             upgrade_timeout: Duration::from_secs(10),
             max_payload: 1_000_000,
             transports: Transports::default(),
-            queue_size: 4096,
+            queue_size: usize::MAX,
+            max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
+            overflow: OverflowPolicy::Disconnect,
             allow_request: None,
         }
     }
@@ -63,6 +86,8 @@ impl fmt::Debug for EngineConfig {
             .field("max_payload", &self.max_payload)
             .field("transports", &self.transports)
             .field("queue_size", &self.queue_size)
+            .field("max_queue_bytes", &self.max_queue_bytes)
+            .field("overflow", &self.overflow)
             .field("allow_request", &self.allow_request.is_some())
             .finish()
     }
@@ -92,6 +117,11 @@ impl EngineConfig {
     /// The largest payload accepted, in bytes.
     pub fn max_payload(&self) -> usize {
         self.max_payload
+    }
+
+    /// The bound of a session's outgoing queue, in bytes.
+    pub fn max_queue_bytes(&self) -> usize {
+        self.max_queue_bytes
     }
 }
 
@@ -145,10 +175,30 @@ impl EngineConfigBuilder {
         self
     }
 
-    /// How many packets may wait in a session's outgoing queue (default 4096). A session whose
-    /// queue is full when a packet must be sent is closed: its client does not read.
+    /// How many frames may wait in a session's outgoing queue, at most (default: no bound of its
+    /// own; [`max_queue_bytes`](Self::max_queue_bytes) bounds the queue, counting each frame).
+    /// A frame that does not fit is handled by the [`OverflowPolicy`]. A bound in frames can
+    /// close a polling session for one large burst (a polling response carries a few packets
+    /// at a time): prefer the byte bound.
     pub fn queue_size(mut self, packets: usize) -> Self {
         self.0.queue_size = packets.max(1);
+        self
+    }
+
+    /// How many bytes may wait in a session's outgoing queue (default 4 MiB,
+    /// [`DEFAULT_MAX_QUEUE_BYTES`]): each frame counts its length plus 64 bytes of bookkeeping.
+    /// Across transports and the upgrade (one queue per session). An empty queue takes any
+    /// frame, so that one packet larger than the bound can still be sent. A frame that does
+    /// not fit is handled by the [`OverflowPolicy`].
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.0.max_queue_bytes = bytes;
+        self
+    }
+
+    /// What happens to a frame that does not fit in the outgoing queue (default
+    /// [`OverflowPolicy::Disconnect`]).
+    pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
+        self.0.overflow = policy;
         self
     }
 

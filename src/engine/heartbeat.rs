@@ -15,7 +15,7 @@ use std::{
 use tokio::{sync::Notify, time::Instant};
 
 use super::{
-    DisconnectReason, Frame,
+    DisconnectReason,
     session::{Inner, Session},
 };
 
@@ -133,7 +133,7 @@ impl Heartbeats {
             };
             let session = Session(inner);
             let n = session.next_ping();
-            if session.send(Frame::PING).is_ok() {
+            if session.send_ping().is_ok() {
                 awaited.push((weak, n));
             }
         }

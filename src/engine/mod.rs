@@ -39,7 +39,9 @@ use std::fmt;
 use bytes::Bytes;
 
 pub use self::body::Body;
-pub use self::config::{EngineConfig, EngineConfigBuilder, Transports};
+pub use self::config::{
+    DEFAULT_MAX_QUEUE_BYTES, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports,
+};
 pub use self::core::Engine;
 pub use self::session::{SendError, Session};
 pub use crate::protocol::{Frame, Str};

@@ -15,7 +15,7 @@ use futures_util::task::AtomicWaker;
 use http::request::Parts;
 use tokio::sync::Notify;
 
-use super::{DisconnectReason, Frame, SessionHandler, TransportKind, core::Engine};
+use super::{DisconnectReason, Frame, OverflowPolicy, SessionHandler, TransportKind, core::Engine};
 use crate::protocol::engine_io::Packet;
 
 /// Why a packet could not be queued.
@@ -29,43 +29,72 @@ pub enum SendError {
     QueueFull,
 }
 
-/// The receiving end of a session's outgoing queue, owned by one transport at a time.
 /// A session's bounded queue of outgoing frames. Senders push under a short lock; the transport
 /// that holds the [`Outbox`] takes them out. A `VecDeque` that grows with what is queued (and
 /// gives the memory back once drained) rather than a channel that allocates its first block of
 /// slots up front: most connections hold a frame or two at a time.
+///
+/// Two bounds: the bytes queued (each frame's length plus [`FRAME_COST`]) and, when set, the
+/// number of frames. An empty queue takes any frame, so that a packet larger than the byte bound
+/// can still be sent when nothing else waits.
 pub(crate) struct Queue {
-    frames: Mutex<VecDeque<Frame>>,
+    frames: Mutex<Queued>,
     /// Woken after each push: the one task that holds the [`Outbox`] (one transport at a time).
     ready: AtomicWaker,
     bound: usize,
+    max_bytes: usize,
+}
+
+/// What a queue holds: its frames and what they cost in bytes.
+#[derive(Default)]
+struct Queued {
+    frames: VecDeque<Frame>,
+    bytes: usize,
+}
+
+/// What a queued frame costs beyond its bytes: its slot and the shared buffer's header.
+pub(crate) const FRAME_COST: usize = 64;
+
+fn cost(frame: &Frame) -> usize {
+    frame.len() + FRAME_COST
 }
 
 /// Room kept by a drained queue: larger buffers are given back.
 const KEEP_CAPACITY: usize = 16;
 
 impl Queue {
-    fn new(bound: usize) -> Queue {
+    fn new(bound: usize, max_bytes: usize) -> Queue {
         Queue {
-            frames: Mutex::new(VecDeque::new()),
+            frames: Mutex::new(Queued::default()),
             ready: AtomicWaker::new(),
             bound,
+            max_bytes,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Frame>> {
+    fn lock(&self) -> MutexGuard<'_, Queued> {
         // Never held across user code or a panic point.
         self.frames.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues all the frames, or none when they do not all fit.
-    fn push_all<I: ExactSizeIterator<Item = Frame>>(&self, frames: I) -> bool {
+    /// Queues all the frames, or none when they do not all fit (`force`: fit or not).
+    fn push_all<I: ExactSizeIterator<Item = Frame>>(&self, frames: I, force: bool) -> bool {
         {
             let mut q = self.lock();
-            if q.len() + frames.len() > self.bound {
+            let before = q.frames.len();
+            if !force && before + frames.len() > self.bound {
                 return false;
             }
-            q.extend(frames);
+            let mut added = 0;
+            for frame in frames {
+                added += cost(&frame);
+                q.frames.push_back(frame);
+            }
+            if !force && before > 0 && q.bytes + added > self.max_bytes {
+                q.frames.truncate(before);
+                return false;
+            }
+            q.bytes += added;
         }
         self.ready.wake();
         true
@@ -73,11 +102,19 @@ impl Queue {
 
     fn pop(&self) -> Option<Frame> {
         let mut q = self.lock();
-        let frame = q.pop_front();
-        if q.is_empty() && q.capacity() > KEEP_CAPACITY {
-            q.shrink_to(KEEP_CAPACITY);
+        let frame = q.frames.pop_front();
+        if let Some(f) = &frame {
+            q.bytes = q.bytes.saturating_sub(cost(f));
+        }
+        if q.frames.is_empty() && q.frames.capacity() > KEEP_CAPACITY {
+            q.frames.shrink_to(KEEP_CAPACITY);
         }
         frame
+    }
+
+    /// The bytes queued (frames and their cost), for tests and logs.
+    fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 }
 
@@ -187,7 +224,7 @@ impl Session {
     ) -> Session {
         let parts = Arc::new(detach(parts));
         Session(Arc::new(Inner {
-            queue: Queue::new(engine.config().queue_size),
+            queue: Queue::new(engine.config().queue_size, engine.config().max_queue_bytes),
             id,
             engine,
             carry: tokio::sync::Mutex::new(None),
@@ -288,7 +325,7 @@ impl Session {
         I::IntoIter: ExactSizeIterator,
     {
         self.check_open()?;
-        if self.0.queue.push_all(frames.into_iter()) {
+        if self.0.queue.push_all(frames.into_iter(), false) {
             Ok(())
         } else {
             Err(SendError::QueueFull)
@@ -302,7 +339,25 @@ impl Session {
         I: IntoIterator<Item = Frame>,
         I::IntoIter: ExactSizeIterator,
     {
-        !self.is_closed() && self.0.queue.push_all(frames.into_iter())
+        !self.is_closed() && self.0.queue.push_all(frames.into_iter(), false)
+    }
+
+    /// Queues a heartbeat ping. Under [`OverflowPolicy::Drop`] it is queued past the bounds (a
+    /// few bytes once per interval), so that a client that reads nothing ends with a ping
+    /// timeout; otherwise as [`Session::send`].
+    pub(crate) fn send_ping(&self) -> Result<(), SendError> {
+        if self.0.engine.config().overflow == OverflowPolicy::Drop {
+            self.check_open()?;
+            self.0.queue.push_all(std::iter::once(Frame::PING), true);
+            Ok(())
+        } else {
+            self.send(Frame::PING)
+        }
+    }
+
+    /// The bytes waiting in the outgoing queue (each frame's length plus 64).
+    pub fn queued_bytes(&self) -> usize {
+        self.0.queue.bytes()
     }
 
     fn check_open(&self) -> Result<(), SendError> {
@@ -313,7 +368,13 @@ impl Session {
         }
     }
 
+    /// A frame did not fit in the queue: closes the session, or leaves it open under
+    /// [`OverflowPolicy::Drop`] (the frame was dropped).
     pub(crate) fn queue_full(&self) {
+        if self.0.engine.config().overflow == OverflowPolicy::Drop {
+            tracing::debug!(sid = %self.id(), "outgoing queue full, a packet dropped");
+            return;
+        }
         tracing::debug!(sid = %self.id(), "outgoing queue full, closing the session");
         self.close_with(DisconnectReason::QueueFull);
     }
@@ -543,16 +604,16 @@ mod tests {
 
     #[tokio::test]
     async fn the_queue_is_bounded_all_or_nothing_and_wakes_its_reader() {
-        let queue = Arc::new(Queue::new(3));
+        let queue = Arc::new(Queue::new(3, usize::MAX));
         let carry = Arc::new(tokio::sync::Mutex::new(None));
         let mut outbox = Outbox {
             queue: &queue,
             carry: carry.try_lock().unwrap(),
         };
-        assert!(queue.push_all([Frame::text("a"), Frame::text("b")].into_iter()));
+        assert!(queue.push_all([Frame::text("a"), Frame::text("b")].into_iter(), false));
         // Two more do not fit: neither is queued.
-        assert!(!queue.push_all([Frame::text("c"), Frame::text("d")].into_iter()));
-        assert!(queue.push_all([Frame::text("c")].into_iter()));
+        assert!(!queue.push_all([Frame::text("c"), Frame::text("d")].into_iter(), false));
+        assert!(queue.push_all([Frame::text("c")].into_iter(), false));
         let mut got = Vec::new();
         while let Some(Frame::Text(t)) = outbox.try_next() {
             got.push(t.as_str().to_owned());
@@ -571,16 +632,38 @@ mod tests {
             }
         });
         tokio::task::yield_now().await;
-        assert!(queue.push_all([Frame::text("e")].into_iter()));
+        assert!(queue.push_all([Frame::text("e")].into_iter(), false));
         let Some(Frame::Text(t)) = waiting.await.unwrap() else {
             panic!("no frame");
         };
         assert_eq!(t.as_str(), "4e");
         // A drained queue gives its memory back.
-        let big = Queue::new(1000);
-        assert!(big.push_all((0..500).map(|_| Frame::text("x"))));
+        let big = Queue::new(1000, usize::MAX);
+        assert!(big.push_all((0..500).map(|_| Frame::text("x")), false));
         while big.pop().is_some() {}
-        assert!(big.lock().capacity() <= KEEP_CAPACITY);
+        assert!(big.lock().frames.capacity() <= KEEP_CAPACITY);
+        assert_eq!(big.bytes(), 0);
+    }
+
+    #[test]
+    fn the_queue_is_bounded_in_bytes() {
+        let frame = Frame::text("x".repeat(999));
+        let cost = 1000 + FRAME_COST;
+        let queue = Queue::new(usize::MAX, 3 * cost);
+        for _ in 0..3 {
+            assert!(queue.push_all([frame.clone()].into_iter(), false));
+        }
+        assert_eq!(queue.bytes(), 3 * cost);
+        assert!(!queue.push_all([Frame::text("y")].into_iter(), false));
+        // All or nothing: nothing of a refused push stays.
+        assert_eq!(queue.lock().frames.len(), 3);
+        assert!(queue.push_all([Frame::PING].into_iter(), true));
+        while queue.pop().is_some() {}
+        assert_eq!(queue.bytes(), 0);
+        // An empty queue takes a frame larger than the bound.
+        let huge = Frame::text("z".repeat(10 * cost));
+        assert!(queue.push_all([huge.clone()].into_iter(), false));
+        assert!(!queue.push_all([huge].into_iter(), false));
     }
 
     #[test]
