@@ -301,6 +301,12 @@ impl SocketIoBuilder {
         self.engine = self.engine.max_payload(bytes);
         self
     }
+    /// How long a polling POST may take to send its body (default 10 s); see
+    /// [`EngineConfigBuilder::body_timeout`].
+    pub fn body_timeout(mut self, d: Duration) -> Self {
+        self.engine = self.engine.body_timeout(d);
+        self
+    }
     /// Which transports are accepted (default both).
     pub fn transports(mut self, t: Transports) -> Self {
         self.engine = self.engine.transports(t);

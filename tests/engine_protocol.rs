@@ -575,6 +575,69 @@ async fn oversize_post_is_refused() {
     .await;
 }
 
+/// Issue 14, finding 3: a `Content-Length` over `max_payload` is refused with 413 before the
+/// body is read (a raw TCP client declares 2^63 bytes and sends none of them).
+#[tokio::test]
+async fn oversize_content_length_is_refused_up_front() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    bounded(async {
+        let mut server = spawn_echo_with(|c| c).await;
+        let sid = open_session(&mut server).await;
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let head = format!(
+            "POST /engine.io/?{} HTTP/1.1\r\nhost: {}\r\ncontent-type: text/plain\r\n\
+             content-length: 9223372036854775808\r\n\r\n",
+            polling(&sid),
+            server.addr
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed without an answer");
+            answer.extend_from_slice(&buf[..n]);
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "expected 413, got {answer:?}"
+        );
+        assert_eq!(
+            server.next_event().await,
+            Event::Disconnect(sid.clone(), DisconnectReason::TransportError)
+        );
+    })
+    .await;
+}
+
+/// Issue 14, finding 3: a POST body that does not arrive within `body_timeout` is answered 408
+/// and its session closed, as the reference server's HTTP layer ends a request that takes too
+/// long (and its transport sees the request closed prematurely).
+#[tokio::test(start_paused = true)]
+async fn a_stalled_post_body_is_cut_at_its_deadline() {
+    within(Duration::from_secs(3600), async {
+        let deadline = Duration::from_secs(7);
+        let (service, mut events) = in_process_echo(
+            EngineConfig::builder()
+                .body_timeout(deadline)
+                .ping_interval(Duration::from_secs(600))
+                .build(),
+        );
+        let sid = local_handshake(&service).await;
+        assert_eq!(events.recv().await, Some(Event::Connect(sid.clone())));
+        let started = Instant::now();
+        let reply = stalled_post(&service, &sid).await.await;
+        assert_eq!(reply.status, StatusCode::REQUEST_TIMEOUT);
+        assert_about(Instant::now() - started, deadline);
+        assert_eq!(
+            events.recv().await,
+            Some(Event::Disconnect(sid, DisconnectReason::TransportError))
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn oversize_websocket_message_closes_with_1009() {
     bounded(async {

@@ -49,6 +49,7 @@ pub struct EngineConfig {
     pub(crate) ping_timeout: Duration,
     pub(crate) upgrade_timeout: Duration,
     pub(crate) max_payload: usize,
+    pub(crate) body_timeout: Duration,
     pub(crate) transports: Transports,
     pub(crate) queue_size: usize,
     pub(crate) max_queue_bytes: usize,
@@ -67,6 +68,7 @@ impl Default for EngineConfig {
             ping_timeout: Duration::from_secs(20),
             upgrade_timeout: Duration::from_secs(10),
             max_payload: 1_000_000,
+            body_timeout: Duration::from_secs(10),
             transports: Transports::default(),
             queue_size: usize::MAX,
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
@@ -84,6 +86,7 @@ impl fmt::Debug for EngineConfig {
             .field("ping_timeout", &self.ping_timeout)
             .field("upgrade_timeout", &self.upgrade_timeout)
             .field("max_payload", &self.max_payload)
+            .field("body_timeout", &self.body_timeout)
             .field("transports", &self.transports)
             .field("queue_size", &self.queue_size)
             .field("max_queue_bytes", &self.max_queue_bytes)
@@ -166,6 +169,16 @@ impl EngineConfigBuilder {
     /// The largest polling body or WebSocket message accepted, in bytes (default 1,000,000).
     pub fn max_payload(mut self, bytes: usize) -> Self {
         self.0.max_payload = bytes;
+        self
+    }
+
+    /// How long a polling POST may take to send its body (default 10 s). A body declared
+    /// larger than [`max_payload`](Self::max_payload) by its `Content-Length` is refused with
+    /// HTTP 413 before it is read; a body not complete in time is answered HTTP 408 and its
+    /// session closed as a transport error, as the reference server's HTTP layer does with a
+    /// request that takes too long.
+    pub fn body_timeout(mut self, d: Duration) -> Self {
+        self.0.body_timeout = d;
         self
     }
 

@@ -155,7 +155,9 @@ impl Engine {
                 };
                 match parts.method {
                     Method::GET => polling::get(session).await,
-                    Method::POST => polling::post(session, body).await,
+                    Method::POST => {
+                        polling::post(session, declared_length(&parts.headers), body).await
+                    }
                     _ => ProtocolError::BadRequest.response(None),
                 }
             }
@@ -237,6 +239,17 @@ impl Engine {
         });
         format!("0{body}")
     }
+}
+
+/// The body length a request declares (`Content-Length`), if it declares one that parses.
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 pub(crate) fn text_response(body: BytesMut) -> Response<Body> {

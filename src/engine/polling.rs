@@ -88,8 +88,9 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
     text_response(out)
 }
 
-/// A POST: reads a payload of packets and hands them to the session.
-pub(crate) async fn post<B>(session: Session, body: B) -> Response<Body>
+/// A POST: reads a payload of packets and hands them to the session. `declared`: the body's
+/// `Content-Length`.
+pub(crate) async fn post<B>(session: Session, declared: Option<u64>, body: B) -> Response<Body>
 where
     B: HttpBody,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -109,6 +110,15 @@ where
     // Cleared on drop too: a POST abandoned mid-body (a timeout layer in front, a vanished
     // client) must not make the session's next POST look concurrent.
     let _posting = PostingGuard(&session);
+    let max = session.0.engine_config_max_payload();
+    // Refused before a byte is read: a declared length (or the body's own exact hint) over the
+    // limit.
+    let declared = declared.unwrap_or(0).max(body.size_hint().lower());
+    if declared > max as u64 {
+        tracing::debug!(sid = %session.id(), declared, max, "polling payload too large");
+        session.close_with(DisconnectReason::TransportError);
+        return status_response(StatusCode::PAYLOAD_TOO_LARGE);
+    }
     read_and_dispatch(&session, body).await
 }
 
@@ -141,7 +151,13 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let max = session.0.engine_config_max_payload();
-    let bytes = match Limited::new(body, max).collect().await {
+    let deadline = session.engine().config().body_timeout;
+    let Ok(read) = tokio::time::timeout(deadline, Limited::new(body, max).collect()).await else {
+        tracing::debug!(sid = %session.id(), ?deadline, "polling body not read in time");
+        session.close_with(DisconnectReason::TransportError);
+        return status_response(StatusCode::REQUEST_TIMEOUT);
+    };
+    let bytes = match read {
         Ok(c) => c.to_bytes(),
         Err(e) if e.is::<LengthLimitError>() => {
             tracing::debug!(sid = %session.id(), max, "polling payload too large");
