@@ -1749,3 +1749,111 @@ async fn layer_around_a_plain_service() {
     })
     .await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Logs an operator can use (issue 14, finding 5)
+// ---------------------------------------------------------------------------------------------
+
+/// One event a [`Collect`] layer saw: its level and its fields, the message among them.
+#[derive(Debug, Clone)]
+struct Logged {
+    level: tracing::Level,
+    fields: std::collections::HashMap<String, String>,
+}
+
+impl Logged {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+}
+
+/// A tracing layer that keeps every event of this crate.
+#[derive(Clone, Default)]
+struct Collect(Arc<Mutex<Vec<Logged>>>);
+
+impl Collect {
+    fn warnings(&self) -> Vec<Logged> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.level == tracing::Level::WARN)
+            .cloned()
+            .collect()
+    }
+}
+
+struct Fields<'a>(&'a mut std::collections::HashMap<String, String>);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Collect {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if !event.metadata().target().starts_with("tower_socketio") {
+            return;
+        }
+        let mut fields = std::collections::HashMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.0.lock().unwrap().push(Logged {
+            level: *event.metadata().level(),
+            fields,
+        });
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn protocol_violations_are_warnings_with_the_sid_and_rate_limited() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let logs = Collect::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(logs.clone()));
+    within(Duration::from_secs(3600), async {
+        let (service, mut events) = in_process_echo(heartbeat(
+            Duration::from_secs(600),
+            Duration::from_secs(600),
+        ));
+        // An ordinary close is no warning.
+        let sid = local_handshake(&service).await;
+        local_post(&service, &sid, "1").await.assert_ok("ok");
+        assert!(logs.warnings().is_empty(), "{:?}", logs.warnings());
+        // A malformed payload is, with the session's id.
+        let sid = local_handshake(&service).await;
+        local_post(&service, &sid, "9garbage").await.assert_error(
+            StatusCode::BAD_REQUEST,
+            3,
+            "Bad request",
+        );
+        let warnings = logs.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].field("sid"), Some(sid.as_str()));
+        assert!(
+            warnings[0]
+                .field("message")
+                .is_some_and(|m| m.contains("malformed")),
+            "{warnings:?}"
+        );
+        // One client cannot flood the log: at most 20 a second (the clock is paused), then one
+        // line says how many were held back.
+        for _ in 0..100 {
+            let sid = local_handshake(&service).await;
+            local_post(&service, &sid, "9garbage").await;
+        }
+        assert_eq!(logs.warnings().len(), 20);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let sid = local_handshake(&service).await;
+        local_post(&service, &sid, "9garbage").await;
+        let warnings = logs.warnings();
+        assert_eq!(warnings.len(), 22, "{warnings:?}");
+        assert_eq!(warnings[20].field("held_back"), Some("81"));
+        assert_eq!(warnings[21].field("sid"), Some(sid.as_str()));
+        while events.try_recv().is_ok() {}
+    })
+    .await;
+}

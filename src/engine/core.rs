@@ -18,6 +18,7 @@ use super::{
     EngineConfig, EngineHandler, Frame, TransportKind,
     error::ProtocolError,
     heartbeat::Heartbeats,
+    log::{Remote, WarnLimit},
     polling,
     session::{Session, guard},
     websocket,
@@ -33,6 +34,7 @@ pub struct Engine {
     sessions: RwLock<HashMap<Arc<str>, Session>>,
     closing: AtomicBool,
     heartbeats: Arc<Heartbeats>,
+    warn_limit: WarnLimit,
 }
 
 impl fmt::Debug for Engine {
@@ -76,12 +78,18 @@ impl Engine {
             handler,
             sessions: RwLock::new(HashMap::new()),
             closing: AtomicBool::new(false),
+            warn_limit: WarnLimit::new(),
         })
     }
 
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The budget of this engine's warnings.
+    pub(crate) fn warn_limit(&self) -> &WarnLimit {
+        &self.warn_limit
     }
 
     pub(crate) fn heartbeats(&self) -> &Arc<Heartbeats> {
@@ -140,12 +148,16 @@ impl Engine {
         let (parts, body) = req.into_parts();
         let query = parse_query(parts.uri.query().unwrap_or(""));
         if query.eio != Some("4") {
+            self.refused(&parts, ProtocolError::UnsupportedProtocolVersion);
             return ProtocolError::UnsupportedProtocolVersion.response(None);
         }
         let transport = match query.transport {
             Some("polling") if self.config.transports.polling => TransportKind::Polling,
             Some("websocket") if self.config.transports.websocket => TransportKind::WebSocket,
-            _ => return ProtocolError::UnknownTransport.response(None),
+            _ => {
+                self.refused(&parts, ProtocolError::UnknownTransport);
+                return ProtocolError::UnknownTransport.response(None);
+            }
         };
         match (transport, query.sid) {
             (_, None) => self.handshake(transport, parts).await,
@@ -176,6 +188,7 @@ impl Engine {
         mut parts: Parts,
     ) -> Response<Body> {
         if parts.method != Method::GET {
+            self.refused(&parts, ProtocolError::BadHandshakeMethod);
             return ProtocolError::BadHandshakeMethod.response(None);
         }
         if self.closing.load(Ordering::SeqCst) {
@@ -184,7 +197,10 @@ impl Engine {
         let ws = if transport == TransportKind::WebSocket {
             match websocket::accept(&mut parts, self.config.max_payload) {
                 Ok(ws) => Some(ws),
-                Err(message) => return ProtocolError::BadRequest.response(Some(message)),
+                Err(message) => {
+                    self.refused(&parts, ProtocolError::BadRequest);
+                    return ProtocolError::BadRequest.response(Some(message));
+                }
             }
         } else {
             None
@@ -220,6 +236,14 @@ impl Engine {
                 );
                 res
             }
+        }
+    }
+
+    /// Logs a refused handshake at WARN, within the warning budget.
+    fn refused(&self, parts: &Parts, error: ProtocolError) {
+        if self.warn_limit.allow() {
+            let remote = Remote(parts.extensions.get::<std::net::SocketAddr>().copied());
+            tracing::warn!(%remote, uri = %parts.uri, %error, "Engine.IO request refused");
         }
     }
 

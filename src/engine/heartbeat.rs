@@ -108,6 +108,10 @@ impl Heartbeats {
                 if let Some(inner) = session.upgrade() {
                     let session = Session(inner);
                     if !session.answered(n) {
+                        super::session_warn!(
+                            session,
+                            "ping not answered in time, closing the session"
+                        );
                         session.close_with(DisconnectReason::PingTimeout);
                     }
                 }

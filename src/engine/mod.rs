@@ -30,6 +30,7 @@ mod config;
 mod core;
 mod error;
 mod heartbeat;
+mod log;
 mod polling;
 mod session;
 mod websocket;
@@ -43,6 +44,7 @@ pub use self::config::{
     DEFAULT_MAX_QUEUE_BYTES, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports,
 };
 pub use self::core::Engine;
+pub(crate) use self::log::session_warn;
 pub use self::session::{SendError, Session};
 pub use crate::protocol::{Frame, Str};
 

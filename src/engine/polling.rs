@@ -11,6 +11,7 @@ use super::{
     core::text_response,
     error::{ProtocolError, status_response},
     session::{Session, flushes},
+    session_warn,
 };
 use crate::protocol::engine_io::{self, polling_len};
 
@@ -24,7 +25,7 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
         return ProtocolError::BadRequest.response(None);
     }
     let Some(mut outbox) = session.try_outbox() else {
-        tracing::debug!(sid = %session.id(), "overlapping polling GET");
+        session_warn!(session, "overlapping polling GET, closing the session");
         session.close_with(DisconnectReason::TransportError);
         return ProtocolError::BadRequest.response(None);
     };
@@ -103,7 +104,7 @@ where
         .posting
         .swap(true, std::sync::atomic::Ordering::AcqRel)
     {
-        tracing::debug!(sid = %session.id(), "overlapping polling POST");
+        session_warn!(session, "overlapping polling POST, closing the session");
         session.close_with(DisconnectReason::TransportError);
         return ProtocolError::BadRequest.response(None);
     }
@@ -115,7 +116,12 @@ where
     // limit.
     let declared = declared.unwrap_or(0).max(body.size_hint().lower());
     if declared > max as u64 {
-        tracing::debug!(sid = %session.id(), declared, max, "polling payload too large");
+        session_warn!(
+            session,
+            declared,
+            max,
+            "polling payload too large, closing the session"
+        );
         session.close_with(DisconnectReason::TransportError);
         return status_response(StatusCode::PAYLOAD_TOO_LARGE);
     }
@@ -153,14 +159,22 @@ where
     let max = session.0.engine_config_max_payload();
     let deadline = session.engine().config().body_timeout;
     let Ok(read) = tokio::time::timeout(deadline, Limited::new(body, max).collect()).await else {
-        tracing::debug!(sid = %session.id(), ?deadline, "polling body not read in time");
+        session_warn!(
+            *session,
+            ?deadline,
+            "polling body not read in time, closing the session"
+        );
         session.close_with(DisconnectReason::TransportError);
         return status_response(StatusCode::REQUEST_TIMEOUT);
     };
     let bytes = match read {
         Ok(c) => c.to_bytes(),
         Err(e) if e.is::<LengthLimitError>() => {
-            tracing::debug!(sid = %session.id(), max, "polling payload too large");
+            session_warn!(
+                *session,
+                max,
+                "polling payload too large, closing the session"
+            );
             session.close_with(DisconnectReason::TransportError);
             return status_response(StatusCode::PAYLOAD_TOO_LARGE);
         }
@@ -173,7 +187,7 @@ where
     let packets = match engine_io::decode_payload(bytes) {
         Ok(p) => p,
         Err(e) => {
-            tracing::debug!(sid = %session.id(), error = %e, "malformed polling payload");
+            session_warn!(*session, error = %e, "malformed polling payload, closing the session");
             session.close_with(DisconnectReason::PacketParsing);
             return ProtocolError::BadRequest.response(None);
         }

@@ -260,6 +260,18 @@ impl Session {
         self.0.is_closed.load(Ordering::Acquire)
     }
 
+    /// The client's address, when a layer in front put its `SocketAddr` in the handshake
+    /// request's extensions, as logged.
+    pub(crate) fn remote(&self) -> super::log::Remote {
+        super::log::Remote(
+            self.0
+                .parts
+                .extensions
+                .get::<std::net::SocketAddr>()
+                .copied(),
+        )
+    }
+
     /// The handshake request (method, URI, headers, extensions set by layers in front).
     pub fn request(&self) -> &Parts {
         &self.0.parts
@@ -372,10 +384,10 @@ impl Session {
     /// [`OverflowPolicy::Drop`] (the frame was dropped).
     pub(crate) fn queue_full(&self) {
         if self.0.engine.config().overflow == OverflowPolicy::Drop {
-            tracing::debug!(sid = %self.id(), "outgoing queue full, a packet dropped");
+            super::session_warn!(*self, "outgoing queue full, a packet dropped");
             return;
         }
-        tracing::debug!(sid = %self.id(), "outgoing queue full, closing the session");
+        super::session_warn!(*self, "outgoing queue full, closing the session");
         self.close_with(DisconnectReason::QueueFull);
     }
 
@@ -516,7 +528,11 @@ impl Session {
             }
             Packet::Noop => {}
             Packet::Ping { probe: true } | Packet::Pong { probe: true } | Packet::Upgrade => {
-                tracing::debug!(sid = %self.id(), ?packet, "upgrade packet outside an upgrade");
+                super::session_warn!(
+                    *self,
+                    ?packet,
+                    "upgrade packet outside an upgrade, closing the session"
+                );
                 return Err(DisconnectReason::PacketParsing);
             }
         }

@@ -28,6 +28,7 @@ use super::{
     DisconnectReason, Frame, Str, TransportKind,
     error::ProtocolError,
     session::{Session, flushes},
+    session_warn,
 };
 use crate::protocol::engine_io::{self, Packet};
 
@@ -333,10 +334,10 @@ fn read(
     max: usize,
 ) -> Result<(), (DisconnectReason, CloseCode)> {
     let packet = match message {
-        Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big()),
-        Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big()),
+        Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big(session, max)),
+        Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big(session, max)),
         Some(Ok(Message::Text(t))) => engine_io::decode_text(Str::from(t)).map_err(|e| {
-            tracing::debug!(sid = %session.id(), error = %e, "malformed packet");
+            session_warn!(*session, error = %e, "malformed packet, closing the session");
             (DisconnectReason::PacketParsing, CloseCode::Protocol)
         }),
         Some(Ok(Message::Binary(b))) => Ok(Packet::Binary(b)),
@@ -344,7 +345,13 @@ fn read(
         Some(Ok(Message::Close(_))) | None => {
             Err((DisconnectReason::TransportClose, CloseCode::Normal))
         }
-        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => Err(too_big()),
+        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
+            Err(too_big(session, max))
+        }
+        Some(Err(e @ (WsError::Protocol(_) | WsError::Utf8(_)))) => {
+            session_warn!(*session, error = %e, "WebSocket protocol violation, closing the session");
+            Err((DisconnectReason::TransportError, CloseCode::Protocol))
+        }
         Some(Err(e)) => {
             tracing::debug!(sid = %session.id(), error = %e, "WebSocket error");
             Err((DisconnectReason::TransportError, CloseCode::Protocol))
@@ -358,6 +365,11 @@ fn write_failed(session: &Session, e: &WsError) -> (DisconnectReason, CloseCode)
     (DisconnectReason::TransportError, CloseCode::Abnormal)
 }
 
-fn too_big() -> (DisconnectReason, CloseCode) {
+fn too_big(session: &Session, max: usize) -> (DisconnectReason, CloseCode) {
+    session_warn!(
+        *session,
+        max,
+        "WebSocket message too large, closing the session"
+    );
     (DisconnectReason::TransportError, CloseCode::Size)
 }

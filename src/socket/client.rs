@@ -65,7 +65,7 @@ impl Client {
     }
 
     fn parse_error(&self, why: &dyn std::fmt::Display) {
-        tracing::debug!(sid = %self.session.id(), error = %why, "Socket.IO parse error");
+        engine::session_warn!(self.session, error = %why, "Socket.IO parse error, closing the session");
         self.session
             .close_with(engine::DisconnectReason::PacketParsing);
     }
@@ -105,8 +105,8 @@ impl Client {
             if let Some(buffer) = connecting.get_mut(packet.ns.as_str()) {
                 if buffer.len() >= MAX_HELD_WHILE_CONNECTING {
                     drop(connecting);
-                    tracing::debug!(
-                        sid = %self.session.id(),
+                    engine::session_warn!(
+                        self.session,
                         ns = %packet.ns,
                         "too many packets while the namespace connection is being set up"
                     );
