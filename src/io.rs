@@ -132,6 +132,41 @@ impl SocketIo {
         self.0.engine()
     }
 
+    /// Shuts down and waits, within `deadline`: new connections are refused; every connected
+    /// socket is sent a DISCONNECT (its client sees `io server disconnect` and does not
+    /// reconnect) after what was already queued for it; every Engine.IO session is closed (the
+    /// sockets' disconnect handlers see
+    /// [`DisconnectReason::ServerShuttingDown`](crate::DisconnectReason::ServerShuttingDown)) and
+    /// flushed. Resolves once every client has been sent all of it, or when `deadline` has
+    /// passed; `true` when every session finished in time. Nothing happens until the future is
+    /// polled. Await it within the tokio runtime that serves the layer, before the server stops
+    /// serving (a polling client is told on its next poll).
+    ///
+    /// ```no_run
+    /// # async fn run(io: tower_socketio::SocketIo) {
+    /// use std::time::Duration;
+    /// let flushed = io.shutdown(Duration::from_secs(10)).await;
+    /// # let _ = flushed;
+    /// # }
+    /// ```
+    pub async fn shutdown(&self, deadline: Duration) -> bool {
+        let Some(engine) = self.engine() else {
+            return true;
+        };
+        engine.stop_accepting();
+        let namespaces: Vec<Namespace> = read(&self.0.nsps)
+            .values()
+            .cloned()
+            .map(Namespace)
+            .collect();
+        for ns in namespaces {
+            for socket in ns.sockets() {
+                socket.send_disconnect();
+            }
+        }
+        engine.shutdown(deadline).await
+    }
+
     /// Shuts down gracefully: new connections are refused, and every socket disconnects with
     /// [`DisconnectReason::ServerShuttingDown`](crate::DisconnectReason::ServerShuttingDown) after what was queued for it is delivered.
     /// Call it from within the tokio runtime that serves the layer.

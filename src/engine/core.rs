@@ -127,6 +127,39 @@ impl Engine {
         }
     }
 
+    /// Stops accepting new sessions: every handshake from now on is refused with HTTP 403
+    /// (`Server is shutting down`). Open sessions go on.
+    pub fn stop_accepting(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    /// Shuts down and waits: new sessions are refused, every open session is closed with
+    /// [`DisconnectReason::ServerShutdown`](super::DisconnectReason::ServerShutdown), and the
+    /// future resolves once each has delivered what was queued for it and its close packet, or
+    /// when `deadline` has passed. Resolves to whether every session finished in time.
+    ///
+    /// A polling client finishes when its next poll takes the close packet; a WebSocket when the
+    /// close packet and the Close frame are written (a peer that does not read is given up after
+    /// 2 s). Nothing happens until the future is polled.
+    pub async fn shutdown(&self, deadline: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + deadline;
+        self.stop_accepting();
+        let sessions: Vec<Session> = self.read_sessions().values().cloned().collect();
+        for s in &sessions {
+            s.close_with(super::DisconnectReason::ServerShutdown);
+        }
+        let all = futures_util::future::join_all(sessions.iter().map(Session::finished));
+        let finished = tokio::time::timeout_at(deadline, all).await.is_ok();
+        if !finished {
+            let left = sessions.iter().filter(|s| !s.is_finished()).count();
+            tracing::warn!(
+                left,
+                "shutdown deadline passed before every session finished"
+            );
+        }
+        finished
+    }
+
     fn read_sessions(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Session>> {
         self.sessions.read().unwrap_or_else(|p| p.into_inner())
     }

@@ -194,6 +194,10 @@ pub(crate) struct Inner {
     pub(crate) posting: AtomicBool,
     /// Wakes the task that removes a closed polling session once its last poll answered.
     pub(crate) flushed: Notify,
+    /// Set once the session is closed and its transport has sent all it will send (see
+    /// [`Session::finished`]).
+    done: AtomicBool,
+    on_done: Notify,
     parts: Arc<Parts>,
     /// The layer above the engine: its per-session handler (the Socket.IO client), set with
     /// [`Session::attach`].
@@ -240,6 +244,8 @@ impl Session {
             release_poll: Notify::new(),
             posting: AtomicBool::new(false),
             flushed: Notify::new(),
+            done: AtomicBool::new(false),
+            on_done: Notify::new(),
             parts,
             upper: std::sync::RwLock::new(None),
         }))
@@ -416,9 +422,14 @@ impl Session {
             tokio::spawn(async move {
                 let _ = tokio::time::timeout(grace, session.0.flushed.notified()).await;
                 session.0.engine.remove(session.id());
+                session.finish();
             });
         } else {
             self.0.engine.remove(self.id());
+            if self.transport() == TransportKind::Polling {
+                // Nothing more goes out; a WebSocket finishes when its task ends.
+                self.finish();
+            }
         }
         // The upper layer's state usually holds this session: taking it breaks the cycle.
         let upper = self
@@ -450,6 +461,35 @@ impl Session {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Whether the session is finished (see [`Session::finished`]).
+    pub(crate) fn is_finished(&self) -> bool {
+        self.0.done.load(Ordering::Acquire)
+    }
+
+    /// Marks the session finished: closed, and its transport done sending.
+    pub(crate) fn finish(&self) {
+        if !self.0.done.swap(true, Ordering::AcqRel) {
+            self.0.on_done.notify_waiters();
+        }
+    }
+
+    /// Resolves once the session is closed and its transport has sent everything it will: the
+    /// queued frames and the close packet when the server closed it (a polling session's last
+    /// poll answered, or the grace of one ping interval and timeout past; a WebSocket's farewell
+    /// written, or given up after 2 s).
+    pub(crate) async fn finished(&self) {
+        let notified = self.0.on_done.notified();
+        tokio::pin!(notified);
+        loop {
+            notified.as_mut().enable();
+            if self.0.done.load(Ordering::Acquire) {
+                return;
+            }
+            notified.as_mut().await;
+            notified.set(self.0.on_done.notified());
+        }
     }
 
     /// The reason the session closed, if it did.

@@ -116,7 +116,22 @@ impl Accepted {
 
     /// Answers 101 and runs a new WebSocket session (its open packet is already queued).
     pub(crate) fn run(self, session: Session) -> Response<Body> {
-        self.respond(move |ws| drive(session, ws))
+        // Should the upgrade never complete, the session ends with the task that waited for it.
+        let ends = Ends(session.clone());
+        self.respond(move |ws| async move {
+            drive(session, ws).await;
+            drop(ends);
+        })
+    }
+}
+
+/// Ends a WebSocket session when dropped: closed (if it is not already) and finished.
+struct Ends(Session);
+
+impl Drop for Ends {
+    fn drop(&mut self) {
+        self.0.close_with(DisconnectReason::TransportError);
+        self.0.finish();
     }
 }
 
@@ -182,7 +197,8 @@ async fn run_upgrade(session: Session, mut ws: Ws) {
         Ok(()) => {
             session.end_upgrade(true);
             tracing::debug!(sid = %session.id(), "upgraded to WebSocket");
-            drive(session, ws).await;
+            drive(session.clone(), ws).await;
+            session.finish();
         }
         Err(why) => {
             tracing::debug!(sid = %session.id(), %why, "upgrade abandoned");

@@ -364,13 +364,19 @@ impl SocketRef {
     /// Disconnects the socket from its namespace; the client sees "io server disconnect". The
     /// underlying connection stays open for the client's other namespaces.
     pub fn disconnect(&self) {
+        self.send_disconnect();
+        self.close(DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    /// Queues a DISCONNECT for the client, leaving the socket as it is (a shutdown closes it
+    /// with its session, once the packet is out).
+    pub(crate) fn send_disconnect(&self) {
         let packet = Packet {
             ns: self.ns.name.clone(),
             data: PacketData::Disconnect,
             id: None,
         };
         let _ = self.send_packet(&packet);
-        self.close(DisconnectReason::ServerNamespaceDisconnect);
     }
 
     pub(crate) fn mark_connected(&self) {
