@@ -1359,6 +1359,33 @@ async fn client_close_over_polling() {
     .await;
 }
 
+/// Issue 14, finding 8: a close packet by POST while a GET waits: the GET is answered with a
+/// noop `6`, as the reference answers it (not with a close `1`).
+#[tokio::test]
+async fn client_close_by_post_answers_the_pending_get_with_a_noop() {
+    bounded(async {
+        let (service, mut events) = in_process_echo(EngineConfig::builder().build());
+        let sid = local_handshake(&service).await;
+        assert_eq!(events.recv().await, Some(Event::Connect(sid.clone())));
+        let waiting = pending_get(&service, &sid).await;
+        local_post(&service, &sid, "1").await.assert_ok("ok");
+        waiting.await.assert_ok("6");
+        assert_eq!(
+            events.recv().await,
+            Some(Event::Disconnect(
+                sid.clone(),
+                DisconnectReason::TransportClose
+            ))
+        );
+        local_get(&service, &sid).await.assert_error(
+            StatusCode::BAD_REQUEST,
+            1,
+            "Session ID unknown",
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn client_close_over_websocket() {
     bounded(async {

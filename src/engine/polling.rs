@@ -79,6 +79,10 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
         if flushes(reason) && drained {
             frames.push(Frame::CLOSE);
             session.0.flushed.notify_one();
+        } else if frames.is_empty() && reason == DisconnectReason::TransportClose {
+            // The client closed (a `1` by POST) while this poll waited: as the reference, the
+            // poll is answered with a noop; the client knows the session is over.
+            frames.push(Frame::NOOP);
         } else if frames.is_empty() {
             frames.push(Frame::CLOSE);
         }
