@@ -705,16 +705,11 @@ async fn wrong_transport_for_a_session() {
         post(server.addr, &sid, "4x")
             .await
             .assert_error(StatusCode::BAD_REQUEST, 3, "Bad request");
-        // Nor does a second upgrade.
-        request(
-            server.addr,
-            Method::GET,
-            &format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"),
-            &WS_HEADERS,
-            "",
-        )
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, 3, "Bad request");
+        // Nor does a second upgrade: as the reference, its handshake completes and it is closed
+        // (issue 14, finding 8).
+        let mut second = ws_connect(server.addr, Some(&sid)).await;
+        assert_eq!(ws_close_code(&mut second).await, None);
+        assert!(ws_next(&mut second).await.is_none());
         ws_send(&mut ws, "4still here").await;
         assert_eq!(ws_text(&mut ws).await, "4still here");
 
@@ -737,6 +732,29 @@ async fn wrong_transport_for_a_session() {
         .assert_error(StatusCode::BAD_REQUEST, 1, "Session ID unknown");
         // And no disconnect was reported for the live session.
         assert!(server.events.try_recv().is_err());
+    })
+    .await;
+}
+
+/// Issue 14, finding 8: a second WebSocket while the first is upgrading (probed, not yet
+/// upgraded) completes its handshake and is closed; the first upgrade goes on untouched.
+#[tokio::test]
+async fn a_second_websocket_during_an_upgrade_is_closed() {
+    bounded(async {
+        let mut server = spawn_echo_with(|c| c).await;
+        let sid = open_session(&mut server).await;
+        let mut first = ws_connect(server.addr, Some(&sid)).await;
+        ws_send(&mut first, "2probe").await;
+        assert_eq!(ws_text(&mut first).await, "3probe");
+        let mut second = ws_connect(server.addr, Some(&sid)).await;
+        assert_eq!(ws_close_code(&mut second).await, None);
+        assert!(ws_next(&mut second).await.is_none());
+        assert_eq!(session(&server, &sid).transport(), TransportKind::Polling);
+        ws_send(&mut first, "5").await;
+        ws_send(&mut first, "4upgraded").await;
+        assert_eq!(ws_text(&mut first).await, "4upgraded");
+        assert_eq!(session(&server, &sid).transport(), TransportKind::WebSocket);
+        assert!(server.events.try_recv().is_err(), "the session closed");
     })
     .await;
 }

@@ -25,7 +25,7 @@ use tokio_tungstenite::{
 
 use super::Body;
 use super::{
-    DisconnectReason, Frame, Str, TransportKind,
+    DisconnectReason, Frame, Str,
     error::ProtocolError,
     session::{Session, flushes},
     session_warn,
@@ -149,27 +149,44 @@ fn ws_config(max_payload: usize) -> WebSocketConfig {
 }
 
 /// A WebSocket opened for an existing polling session: the upgrade.
+///
+/// A WebSocket for a session that has already upgraded, or is upgrading, completes its
+/// handshake and is then closed, as the reference server does; the session's transport is left
+/// as it is. The first request to arrive holds the upgrade (taken before the 101 is answered).
 pub(crate) fn upgrade(session: Session, mut parts: Parts) -> Response<Body> {
-    if session.transport() != TransportKind::Polling
-        || session.is_upgrading()
-        || session.is_closed()
-    {
+    if session.is_closed() {
         return ProtocolError::BadRequest.response(None);
     }
-    match accept(&mut parts, session.engine().config().max_payload) {
-        Ok(acc) => acc.respond(move |ws| run_upgrade(session, ws)),
-        Err(message) => ProtocolError::BadRequest.response(Some(message)),
+    let acc = match accept(&mut parts, session.engine().config().max_payload) {
+        Ok(acc) => acc,
+        Err(message) => return ProtocolError::BadRequest.response(Some(message)),
+    };
+    if !session.begin_upgrade() {
+        tracing::debug!(sid = %session.id(), "WebSocket for a session upgraded or upgrading, closed");
+        return acc.respond(|mut ws| async move {
+            let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
+        });
+    }
+    // Should the connection never upgrade, the upgrade is given up with the task.
+    let slot = UpgradeSlot(session.clone());
+    acc.respond(move |ws| run_upgrade(session, ws, slot))
+}
+
+/// Gives up an upgrade when dropped before it was settled: the session keeps polling.
+struct UpgradeSlot(Session);
+
+impl Drop for UpgradeSlot {
+    fn drop(&mut self) {
+        if self.0.is_upgrading() {
+            self.0.end_upgrade(false);
+        }
     }
 }
 
-async fn run_upgrade(session: Session, mut ws: Ws) {
+async fn run_upgrade(session: Session, mut ws: Ws, slot: UpgradeSlot) {
     // (`mut`: the probe exchange reads and writes before `drive` splits the stream.)
     let timeout = session.engine().config().upgrade_timeout;
     let deadline = tokio::time::Instant::now() + timeout;
-    if !session.begin_upgrade() {
-        let _ = ws.close(None).await;
-        return;
-    }
     let probed = async {
         // `2probe`, answered `3probe`; then `5` once the client has paused polling.
         match next_text(&mut ws).await? {
@@ -196,13 +213,14 @@ async fn run_upgrade(session: Session, mut ws: Ws) {
     match outcome {
         Ok(()) => {
             session.end_upgrade(true);
+            drop(slot);
             tracing::debug!(sid = %session.id(), "upgraded to WebSocket");
             drive(session.clone(), ws).await;
             session.finish();
         }
         Err(why) => {
             tracing::debug!(sid = %session.id(), %why, "upgrade abandoned");
-            session.end_upgrade(false);
+            drop(slot);
             let _ = ws.close(None).await;
         }
     }
