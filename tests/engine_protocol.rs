@@ -878,6 +878,86 @@ async fn ping_timeout() {
     .await;
 }
 
+/// A WebSocket client over an in-memory pipe to the service: no socket, so paused time runs
+/// ahead whenever everything waits.
+async fn in_memory_ws(
+    service: &EngineService<NotFound>,
+) -> WebSocketStream<tokio::io::DuplexStream> {
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let service = hyper_util::service::TowerToHyperService::new(service.clone());
+    tokio::spawn(async move {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server), service)
+            .with_upgrades()
+            .await;
+    });
+    let (ws, res) = client_async(
+        "ws://localhost/engine.io/?EIO=4&transport=websocket",
+        client,
+    )
+    .await
+    .expect("WebSocket handshake");
+    assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+    ws
+}
+
+async fn in_memory_text(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> String {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return t.to_string(),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+/// Issue 14, finding 8: a client that stops answering is closed `ping_timeout` after the ping
+/// was sent (queued), `ping_interval + ping_timeout` after its last pong, as the reference
+/// measures it, on both transports; over polling, a client that fetches the ping late does not
+/// move the deadline.
+#[tokio::test(start_paused = true)]
+async fn the_ping_deadline_is_measured_alike_on_both_transports() {
+    within(Duration::from_secs(3600), async {
+        let interval = Duration::from_secs(25);
+        let timeout = Duration::from_secs(20);
+        let (service, mut events) = in_process_echo(heartbeat(interval, timeout));
+
+        // WebSocket: one ping answered, the next not.
+        let mut ws = in_memory_ws(&service).await;
+        let opened = Instant::now();
+        let sid = sid_of(&open_packet(&in_memory_text(&mut ws).await));
+        assert_eq!(events.recv().await, Some(Event::Connect(sid.clone())));
+        assert_eq!(in_memory_text(&mut ws).await, "2");
+        assert_about(Instant::now() - opened, interval);
+        ws.send(Message::text("3")).await.expect("pong");
+        let ponged = Instant::now();
+        assert_eq!(in_memory_text(&mut ws).await, "2");
+        assert_about(Instant::now() - ponged, interval);
+        assert_eq!(
+            events.recv().await,
+            Some(Event::Disconnect(sid, DisconnectReason::PingTimeout))
+        );
+        assert_about(Instant::now() - ponged, interval + timeout);
+
+        // Polling: one ping answered, the next fetched 15 s late and not answered.
+        let sid = local_handshake(&service).await;
+        let opened = Instant::now();
+        assert_eq!(events.recv().await, Some(Event::Connect(sid.clone())));
+        local_get(&service, &sid).await.assert_ok("2");
+        assert_about(Instant::now() - opened, interval);
+        local_post(&service, &sid, "3").await.assert_ok("ok");
+        let ponged = Instant::now();
+        tokio::time::sleep(interval + Duration::from_secs(15)).await;
+        local_get(&service, &sid).await.assert_ok("2");
+        assert_eq!(
+            events.recv().await,
+            Some(Event::Disconnect(sid, DisconnectReason::PingTimeout))
+        );
+        assert_about(Instant::now() - ponged, interval + timeout);
+    })
+    .await;
+}
+
 /// With an interval shorter than the timeout, several pings are awaited at once: an answered
 /// ping's deadline does not close the session, an unanswered one does.
 #[tokio::test(start_paused = true)]
