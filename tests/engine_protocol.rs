@@ -1327,8 +1327,9 @@ async fn server_close_over_polling() {
             Event::Disconnect(sid.clone(), DisconnectReason::ClosedByServer)
         );
         assert_eq!(session.send_text("c"), Err(SendError::Closed));
-        // What was queued, then the close packet.
-        waiting.await.assert_ok("4a\x1e4b\x1e1");
+        // What was queued, then the close packet, alone in the next answer (as the reference).
+        waiting.await.assert_ok("4a\x1e4b");
+        get(server.addr, &sid).await.assert_ok("1");
         // Once the client has been told, the session is forgotten.
         while server.service.engine().session(&sid).is_some() {
             tokio::task::yield_now().await;
@@ -1352,8 +1353,24 @@ async fn server_close_over_polling_without_a_pending_get() {
             server.next_event().await,
             Event::Disconnect(sid.clone(), DisconnectReason::ClosedByServer)
         );
-        // The next poll still gets what was queued and the close packet.
-        get(server.addr, &sid).await.assert_ok("4a\x1e1");
+        // The next poll still gets what was queued, and the one after the close packet.
+        get(server.addr, &sid).await.assert_ok("4a");
+        get(server.addr, &sid).await.assert_ok("1");
+
+        // A client that closes on its side meanwhile (a `1` by POST, as python-engineio does
+        // once its last namespace is disconnected) ends the wait for its last poll.
+        let sid = open_session(&mut server).await;
+        let session = self::session(&server, &sid);
+        session.send_text("a").unwrap();
+        session.close();
+        assert_eq!(
+            server.next_event().await,
+            Event::Disconnect(sid.clone(), DisconnectReason::ClosedByServer)
+        );
+        post(server.addr, &sid, "1").await.assert_ok("ok");
+        while server.service.engine().session(&sid).is_some() {
+            tokio::task::yield_now().await;
+        }
     })
     .await;
 }
@@ -1365,7 +1382,7 @@ async fn server_close_flushes_more_than_one_payload() {
         let mut server = spawn_echo_with(|c| c.max_payload(1000)).await;
         let big = |c: &str| c.repeat(600);
 
-        // No GET waiting: three polls, the close packet with the last message.
+        // No GET waiting: three polls, then the close packet alone in a fourth.
         let sid = open_session(&mut server).await;
         let session = session(&server, &sid);
         for c in ["a", "b", "c"] {
@@ -1384,7 +1401,8 @@ async fn server_close_flushes_more_than_one_payload() {
             .assert_ok(&format!("4{}", big("b")));
         get(server.addr, &sid)
             .await
-            .assert_ok(&format!("4{}\x1e1", big("c")));
+            .assert_ok(&format!("4{}", big("c")));
+        get(server.addr, &sid).await.assert_ok("1");
 
         // A GET waiting when the session closes.
         let sid = open_session(&mut server).await;
@@ -1404,7 +1422,8 @@ async fn server_close_flushes_more_than_one_payload() {
             .assert_ok(&format!("4{}", big("b")));
         get(server.addr, &sid)
             .await
-            .assert_ok(&format!("4{}\x1e1", big("c")));
+            .assert_ok(&format!("4{}", big("c")));
+        get(server.addr, &sid).await.assert_ok("1");
     })
     .await;
 }

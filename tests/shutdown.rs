@@ -215,5 +215,9 @@ async fn run() {
         assert_eq!(reason, DisconnectReason::ServerShuttingDown);
     }
     assert!(ns.sockets().is_empty());
-    assert_eq!(io.engine().expect("the engine").session_count(), 0);
+    // A polling session is forgotten once its last poll has taken the close packet.
+    let engine = io.engine().expect("the engine");
+    while engine.session_count() > 0 {
+        tokio::task::yield_now().await;
+    }
 }

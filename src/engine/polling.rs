@@ -13,7 +13,7 @@ use super::{
     session::{Session, flushes},
     session_warn,
 };
-use crate::protocol::engine_io::{self, polling_len};
+use crate::protocol::engine_io::{self, Packet, polling_len};
 
 /// The most packets one GET answers with: python-engineio's client refuses a payload of more
 /// than 16 packets (and drops the connection), so the rest waits for the next poll.
@@ -77,8 +77,14 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
             None => true,
         };
         if flushes(reason) && drained {
-            frames.push(Frame::CLOSE);
-            session.0.flushed.notify_one();
+            // The close packet goes alone, in the answer to the poll after the last frames, as
+            // the reference sends it: a client handles what came before it first (the official
+            // Node client defers a Socket.IO packet by a tick, and would otherwise see the
+            // transport close before a DISCONNECT sent with it).
+            if frames.is_empty() {
+                frames.push(Frame::CLOSE);
+                session.0.flushed.notify_one();
+            }
         } else if frames.is_empty() && reason == DisconnectReason::TransportClose {
             // The client closed (a `1` by POST) while this poll waited: as the reference, the
             // poll is answered with a noop; the client knows the session is over.
@@ -88,6 +94,7 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
         }
     }
     drop(outbox);
+    session.finish_if_drained();
     let mut out = BytesMut::with_capacity(size + frames.len());
     engine_io::encode_payload(&frames, &mut out);
     text_response(out)
@@ -100,8 +107,11 @@ where
     B: HttpBody,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if session.transport() != TransportKind::Polling || session.is_closed() {
+    if session.transport() != TransportKind::Polling {
         return ProtocolError::BadRequest.response(None);
+    }
+    if session.is_closed() {
+        return closed_post(&session, body).await;
     }
     if session
         .0
@@ -155,6 +165,38 @@ impl Drop for PostingGuard<'_> {
     }
 }
 
+/// A POST to a session the server closed, whose last poll is awaited: a close packet in it
+/// means the client has ended the session on its side and will not poll again, so the wait
+/// ends (the session is forgotten). Anything else is a bad request.
+async fn closed_post<B>(session: &Session, body: B) -> Response<Body>
+where
+    B: HttpBody,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let max = session.0.engine_config_max_payload();
+    let deadline = session.engine().config().body_timeout;
+    let read = tokio::time::timeout(deadline, Limited::new(body, max).collect()).await;
+    let closes = match read {
+        Ok(Ok(c)) => engine_io::decode_payload(c.to_bytes())
+            .is_ok_and(|packets| packets.iter().any(|p| matches!(p, Packet::Close))),
+        _ => false,
+    };
+    if !closes {
+        return ProtocolError::BadRequest.response(None);
+    }
+    session.0.flushed.notify_one();
+    ok_response()
+}
+
+fn ok_response() -> Response<Body> {
+    let mut res = Response::new(Body::full(bytes::Bytes::from_static(b"ok")));
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::header::HeaderValue::from_static("text/html"),
+    );
+    res
+}
+
 async fn read_and_dispatch<B>(session: &Session, body: B) -> Response<Body>
 where
     B: HttpBody,
@@ -202,10 +244,5 @@ where
             break;
         }
     }
-    let mut res = Response::new(Body::full(bytes::Bytes::from_static(b"ok")));
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::header::HeaderValue::from_static("text/html"),
-    );
-    res
+    ok_response()
 }

@@ -424,6 +424,7 @@ impl Session {
                 session.0.engine.remove(session.id());
                 session.finish();
             });
+            self.finish_if_drained();
         } else {
             self.0.engine.remove(self.id());
             if self.transport() == TransportKind::Polling {
@@ -468,6 +469,28 @@ impl Session {
         self.0.done.load(Ordering::Acquire)
     }
 
+    /// A polling session closed by the server is finished once everything queued before the
+    /// close has been handed to a poll: the close packet that follows is a courtesy that a
+    /// client leaving on its own (python-engineio, once its last namespace is disconnected)
+    /// never polls for. Called at the close and by each poll once it lets go of the queue, so
+    /// that one of the two sees the queue drained.
+    pub(crate) fn finish_if_drained(&self) {
+        if !self.close_reason().is_some_and(flushes) || self.transport() != TransportKind::Polling {
+            return;
+        }
+        let Some(mut outbox) = self.try_outbox() else {
+            // A poll holds the queue: it checks again when it lets go.
+            return;
+        };
+        match outbox.try_next() {
+            Some(frame) => outbox.put_back(frame),
+            None => {
+                drop(outbox);
+                self.finish();
+            }
+        }
+    }
+
     /// Marks the session finished: closed, and its transport done sending.
     pub(crate) fn finish(&self) {
         if !self.0.done.swap(true, Ordering::AcqRel) {
@@ -475,10 +498,10 @@ impl Session {
         }
     }
 
-    /// Resolves once the session is closed and its transport has sent everything it will: the
-    /// queued frames and the close packet when the server closed it (a polling session's last
-    /// poll answered, or the grace of one ping interval and timeout past; a WebSocket's farewell
-    /// written, or given up after 2 s).
+    /// Resolves once the session is closed and its transport has sent everything it will: when
+    /// the server closed it, what was queued (a polling session: handed to its polls, or the
+    /// grace of one ping interval and timeout past; a WebSocket: written with the close packet
+    /// and the Close frame, or given up after 2 s).
     pub(crate) async fn finished(&self) {
         let notified = self.0.on_done.notified();
         tokio::pin!(notified);
