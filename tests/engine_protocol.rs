@@ -1220,6 +1220,46 @@ async fn the_queue_is_bounded_in_bytes() {
     .await;
 }
 
+/// `Session::ready` resolves once the queue is at most half full, and with `Closed` when the
+/// session closes.
+#[tokio::test]
+async fn ready_waits_for_room_in_the_queue() {
+    bounded(async {
+        let mut server = spawn_echo_with(|c| c.max_queue_bytes(2000)).await;
+        let sid = open_session(&mut server).await;
+        let session = session(&server, &sid);
+        assert_eq!(session.ready().await, Ok(()));
+        let frame = Frame::text("x".repeat(400));
+        for _ in 0..3 {
+            session.send(frame.clone()).unwrap();
+        }
+        // 3 × 465 bytes: more than half of 2000.
+        let waiting = tokio::spawn({
+            let session = session.clone();
+            async move { session.ready().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(
+            !waiting.is_finished(),
+            "ready with the queue over half full"
+        );
+        assert_eq!(messages(&get(server.addr, &sid).await.body).len(), 3);
+        assert_eq!(waiting.await.unwrap(), Ok(()));
+
+        for _ in 0..3 {
+            session.send(frame.clone()).unwrap();
+        }
+        let waiting = tokio::spawn({
+            let session = session.clone();
+            async move { session.ready().await }
+        });
+        tokio::task::yield_now().await;
+        session.close();
+        assert_eq!(waiting.await.unwrap(), Err(SendError::Closed));
+    })
+    .await;
+}
+
 /// Under `OverflowPolicy::Drop` a frame that does not fit is dropped and the session stays.
 #[tokio::test]
 async fn the_drop_policy_keeps_the_session() {

@@ -1368,6 +1368,36 @@ async fn a_missing_state_in_a_handler_registered_on_connect_disconnects_the_sock
     .await;
 }
 
+/// `emit_when_ready`: a handler that emits far more than the client's queue holds follows the
+/// client's pace; nothing is dropped and the client is not disconnected (a plain `emit` of the
+/// same would fill the queue and close the session).
+#[tokio::test]
+async fn emit_when_ready_follows_the_client() {
+    bounded(async {
+        let (svc, io) = server(|b| b.max_queue_bytes(4000));
+        let (done_tx, mut done) = mpsc::unbounded_channel();
+        io.ns("/", move |s: SocketRef| {
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                let filler = "y".repeat(500);
+                for i in 0..100 {
+                    s.emit_when_ready("n", &(i, &filler)).await.expect("emit");
+                }
+                let _ = done.send(());
+            });
+        });
+        let mut c = Client::open(&svc).await;
+        c.connect("/").await;
+        let filler = "y".repeat(500);
+        for i in 0..100 {
+            assert_eq!(c.recv().await, format!(r#"2["n",{i},"{filler}"]"#));
+        }
+        next(&mut done).await;
+        assert!(c.is_open());
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 8. emit_with_ack from the server
 // ---------------------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ pub(crate) struct Queue {
     frames: Mutex<Queued>,
     /// Woken after each push: the one task that holds the [`Outbox`] (one transport at a time).
     ready: AtomicWaker,
+    /// Woken when a pop gives the queue room again (see [`Session::ready`]).
+    room: Notify,
     bound: usize,
     max_bytes: usize,
 }
@@ -67,6 +69,7 @@ impl Queue {
         Queue {
             frames: Mutex::new(Queued::default()),
             ready: AtomicWaker::new(),
+            room: Notify::new(),
             bound,
             max_bytes,
         }
@@ -101,15 +104,31 @@ impl Queue {
     }
 
     fn pop(&self) -> Option<Frame> {
-        let mut q = self.lock();
-        let frame = q.frames.pop_front();
-        if let Some(f) = &frame {
-            q.bytes = q.bytes.saturating_sub(cost(f));
-        }
-        if q.frames.is_empty() && q.frames.capacity() > KEEP_CAPACITY {
-            q.frames.shrink_to(KEEP_CAPACITY);
+        let (frame, room_again) = {
+            let mut q = self.lock();
+            let before = self.has_room_in(&q);
+            let frame = q.frames.pop_front();
+            if let Some(f) = &frame {
+                q.bytes = q.bytes.saturating_sub(cost(f));
+            }
+            if q.frames.is_empty() && q.frames.capacity() > KEEP_CAPACITY {
+                q.frames.shrink_to(KEEP_CAPACITY);
+            }
+            (frame, !before && self.has_room_in(&q))
+        };
+        if room_again {
+            self.room.notify_waiters();
         }
         frame
+    }
+
+    /// Whether the queue has room for a sender that waits: at most half of each bound used.
+    fn has_room_in(&self, q: &Queued) -> bool {
+        q.bytes <= self.max_bytes / 2 && q.frames.len() <= self.bound / 2
+    }
+
+    fn has_room(&self) -> bool {
+        self.has_room_in(&self.lock())
     }
 
     /// The bytes queued (frames and their cost), for tests and logs.
@@ -370,6 +389,29 @@ impl Session {
             Ok(())
         } else {
             self.send(Frame::PING)
+        }
+    }
+
+    /// Resolves when the outgoing queue has room: at most half of its bound in bytes (and of its
+    /// bound in frames, when one is set) is taken. A sender that waits for it before each send
+    /// follows its client's pace instead of filling the queue. `Err(Closed)` once the session
+    /// is closed.
+    pub async fn ready(&self) -> Result<(), SendError> {
+        let room = self.0.queue.room.notified();
+        let closed = self.closed();
+        tokio::pin!(room, closed);
+        loop {
+            // Registered before the check, so that a pop between the two still wakes us.
+            room.as_mut().enable();
+            self.check_open()?;
+            if self.0.queue.has_room() {
+                return Ok(());
+            }
+            tokio::select! {
+                () = room.as_mut() => {}
+                _ = closed.as_mut() => return Err(SendError::Closed),
+            }
+            room.set(self.0.queue.room.notified());
         }
     }
 
