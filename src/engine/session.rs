@@ -5,7 +5,7 @@ use std::{
     fmt,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering},
     },
     task::{Context, Poll},
 };
@@ -213,9 +213,9 @@ pub(crate) struct Inner {
     pub(crate) posting: AtomicBool,
     /// Wakes the task that removes a closed polling session once its last poll answered.
     pub(crate) flushed: Notify,
-    /// Set once the session is closed and its transport has sent all it will send (see
-    /// [`Session::finished`]).
-    done: AtomicBool,
+    /// [`SENT`] once the transport has sent all it will, [`HANDLED`] once the close's handlers
+    /// ran: both, and the session is finished (see [`Session::finished`]).
+    done: AtomicU8,
     on_done: Notify,
     parts: Arc<Parts>,
     /// The layer above the engine: its per-session handler (the Socket.IO client), set with
@@ -263,7 +263,7 @@ impl Session {
             release_poll: Notify::new(),
             posting: AtomicBool::new(false),
             flushed: Notify::new(),
-            done: AtomicBool::new(false),
+            done: AtomicU8::new(0),
             on_done: Notify::new(),
             parts,
             upper: std::sync::RwLock::new(None),
@@ -487,6 +487,7 @@ impl Session {
         guard(self, "on_disconnect", || {
             self.0.engine.handler().on_disconnect(self, reason);
         });
+        self.mark_done(HANDLED);
     }
 
     /// Hands this session's messages and its close to `handler` instead of the engine's
@@ -508,7 +509,7 @@ impl Session {
 
     /// Whether the session is finished (see [`Session::finished`]).
     pub(crate) fn is_finished(&self) -> bool {
-        self.0.done.load(Ordering::Acquire)
+        self.0.done.load(Ordering::Acquire) == SENT | HANDLED
     }
 
     /// A polling session closed by the server is finished once everything queued before the
@@ -533,23 +534,29 @@ impl Session {
         }
     }
 
-    /// Marks the session finished: closed, and its transport done sending.
+    /// Marks the session's transport done sending (the session is finished once the close's
+    /// handlers ran too).
     pub(crate) fn finish(&self) {
-        if !self.0.done.swap(true, Ordering::AcqRel) {
+        self.mark_done(SENT);
+    }
+
+    fn mark_done(&self, bit: u8) {
+        let before = self.0.done.fetch_or(bit, Ordering::AcqRel);
+        if before != SENT | HANDLED && before | bit == SENT | HANDLED {
             self.0.on_done.notify_waiters();
         }
     }
 
-    /// Resolves once the session is closed and its transport has sent everything it will: when
-    /// the server closed it, what was queued (a polling session: handed to its polls, or the
-    /// grace of one ping interval and timeout past; a WebSocket: written with the close packet
-    /// and the Close frame, or given up after 2 s).
+    /// Resolves once the session is closed, its disconnect handlers have run and its transport
+    /// has sent everything it will: when the server closed it, what was queued (a polling
+    /// session: handed to its polls, or the grace of one ping interval and timeout past; a
+    /// WebSocket: written with the close packet and the Close frame, or given up after 2 s).
     pub(crate) async fn finished(&self) {
         let notified = self.0.on_done.notified();
         tokio::pin!(notified);
         loop {
             notified.as_mut().enable();
-            if self.0.done.load(Ordering::Acquire) {
+            if self.is_finished() {
                 return;
             }
             notified.as_mut().await;
@@ -679,6 +686,11 @@ pub(crate) fn guard(session: &Session, callback: &str, f: impl FnOnce()) {
         tracing::error!(sid = %session.id(), callback, %message, "a handler panicked");
     }
 }
+
+/// A session's transport has sent all it will.
+const SENT: u8 = 1;
+/// A session's close handlers have run.
+const HANDLED: u8 = 2;
 
 /// Whether a close lets the client receive what was queued and a close packet.
 pub(crate) fn flushes(reason: DisconnectReason) -> bool {
