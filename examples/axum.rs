@@ -53,7 +53,14 @@ fn require_name(Data(auth): Data<Auth>) -> Result<(), &'static str> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt::init();
+    // INFO and above unless RUST_LOG says otherwise: protocol violations and limits hit are
+    // warnings.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     let state = AppState::default();
     let (layer, io) = SocketIo::builder()
         .ping_interval(Duration::from_secs(10))

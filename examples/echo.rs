@@ -37,7 +37,14 @@ fn builder() -> Result<SocketIoBuilder, String> {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt::init();
+    // INFO and above unless RUST_LOG says otherwise: protocol violations and limits hit are
+    // warnings.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     let builder = builder().unwrap_or_else(|e| {
         eprintln!("{e}");
         std::process::exit(2)

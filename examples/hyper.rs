@@ -23,7 +23,14 @@ async fn rest(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallibl
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt::init();
+    // INFO and above unless RUST_LOG says otherwise: protocol violations and limits hit are
+    // warnings.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     let (layer, io) = SocketIo::new_layer();
     io.ns("/", |socket: SocketRef| {
         socket.on(

@@ -10,7 +10,7 @@ use std::{
 
 use crate::{
     adapter::Adapter,
-    engine::{Engine, EngineConfig, EngineConfigBuilder, Transports},
+    engine::{Engine, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports},
     extract::{ExtractError, FromSocket, StateCheck},
     handler::{ConnectBox, ConnectHandler, ConnectMiddleware, MiddlewareBox},
     operators::BroadcastOperator,
@@ -130,6 +130,41 @@ impl SocketIo {
     /// The engine under the server.
     pub fn engine(&self) -> Option<Arc<Engine>> {
         self.0.engine()
+    }
+
+    /// Shuts down and waits, within `deadline`: new connections are refused; every connected
+    /// socket is sent a DISCONNECT (its client sees `io server disconnect` and does not
+    /// reconnect) after what was already queued for it; every Engine.IO session is closed (the
+    /// sockets' disconnect handlers see
+    /// [`DisconnectReason::ServerShuttingDown`](crate::DisconnectReason::ServerShuttingDown)) and
+    /// flushed. Resolves once every client has been sent all of it, or when `deadline` has
+    /// passed; `true` when every session finished in time. Nothing happens until the future is
+    /// polled. Await it within the tokio runtime that serves the layer, before the server stops
+    /// serving (a polling client is told on its next poll).
+    ///
+    /// ```no_run
+    /// # async fn run(io: tower_socketio::SocketIo) {
+    /// use std::time::Duration;
+    /// let flushed = io.shutdown(Duration::from_secs(10)).await;
+    /// # let _ = flushed;
+    /// # }
+    /// ```
+    pub async fn shutdown(&self, deadline: Duration) -> bool {
+        let Some(engine) = self.engine() else {
+            return true;
+        };
+        engine.stop_accepting();
+        let namespaces: Vec<Namespace> = read(&self.0.nsps)
+            .values()
+            .cloned()
+            .map(Namespace)
+            .collect();
+        for ns in namespaces {
+            for socket in ns.sockets() {
+                socket.send_disconnect();
+            }
+        }
+        engine.shutdown(deadline).await
     }
 
     /// Shuts down gracefully: new connections are refused, and every socket disconnects with
@@ -301,15 +336,35 @@ impl SocketIoBuilder {
         self.engine = self.engine.max_payload(bytes);
         self
     }
+    /// How long a polling POST may take to send its body (default 10 s); see
+    /// [`EngineConfigBuilder::body_timeout`].
+    pub fn body_timeout(mut self, d: Duration) -> Self {
+        self.engine = self.engine.body_timeout(d);
+        self
+    }
     /// Which transports are accepted (default both).
     pub fn transports(mut self, t: Transports) -> Self {
         self.engine = self.engine.transports(t);
         self
     }
-    /// How many Engine.IO packets may wait for one client (default 4096); a client that lets
-    /// its queue fill is disconnected.
+    /// How many Engine.IO packets may wait for one client, at most (default: no bound of its
+    /// own, [`max_queue_bytes`](Self::max_queue_bytes) bounds the queue); see
+    /// [`EngineConfigBuilder::queue_size`].
     pub fn queue_size(mut self, packets: usize) -> Self {
         self.engine = self.engine.queue_size(packets);
+        self
+    }
+    /// How many bytes may wait for one client (default 4 MiB: each frame's length plus 64);
+    /// a client past the bound is disconnected (`transport full`), or its packets dropped
+    /// under [`OverflowPolicy::Drop`]. See [`EngineConfigBuilder::max_queue_bytes`].
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.engine = self.engine.max_queue_bytes(bytes);
+        self
+    }
+    /// What happens to a packet that does not fit in a client's queue (default
+    /// [`OverflowPolicy::Disconnect`]).
+    pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
+        self.engine = self.engine.overflow(policy);
         self
     }
     /// A check on every handshake request; see [`EngineConfigBuilder::allow_request`].

@@ -575,6 +575,69 @@ async fn oversize_post_is_refused() {
     .await;
 }
 
+/// Issue 14, finding 3: a `Content-Length` over `max_payload` is refused with 413 before the
+/// body is read (a raw TCP client declares 2^63 bytes and sends none of them).
+#[tokio::test]
+async fn oversize_content_length_is_refused_up_front() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    bounded(async {
+        let mut server = spawn_echo_with(|c| c).await;
+        let sid = open_session(&mut server).await;
+        let mut stream = TcpStream::connect(server.addr).await.unwrap();
+        let head = format!(
+            "POST /engine.io/?{} HTTP/1.1\r\nhost: {}\r\ncontent-type: text/plain\r\n\
+             content-length: 9223372036854775808\r\n\r\n",
+            polling(&sid),
+            server.addr
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed without an answer");
+            answer.extend_from_slice(&buf[..n]);
+        }
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with("HTTP/1.1 413"),
+            "expected 413, got {answer:?}"
+        );
+        assert_eq!(
+            server.next_event().await,
+            Event::Disconnect(sid.clone(), DisconnectReason::TransportError)
+        );
+    })
+    .await;
+}
+
+/// Issue 14, finding 3: a POST body that does not arrive within `body_timeout` is answered 408
+/// and its session closed, as the reference server's HTTP layer ends a request that takes too
+/// long (and its transport sees the request closed prematurely).
+#[tokio::test(start_paused = true)]
+async fn a_stalled_post_body_is_cut_at_its_deadline() {
+    within(Duration::from_secs(3600), async {
+        let deadline = Duration::from_secs(7);
+        let (service, mut events) = in_process_echo(
+            EngineConfig::builder()
+                .body_timeout(deadline)
+                .ping_interval(Duration::from_secs(600))
+                .build(),
+        );
+        let sid = local_handshake(&service).await;
+        assert_eq!(events.recv().await, Some(Event::Connect(sid.clone())));
+        let started = Instant::now();
+        let reply = stalled_post(&service, &sid).await.await;
+        assert_eq!(reply.status, StatusCode::REQUEST_TIMEOUT);
+        assert_about(Instant::now() - started, deadline);
+        assert_eq!(
+            events.recv().await,
+            Some(Event::Disconnect(sid, DisconnectReason::TransportError))
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn oversize_websocket_message_closes_with_1009() {
     bounded(async {
@@ -642,16 +705,11 @@ async fn wrong_transport_for_a_session() {
         post(server.addr, &sid, "4x")
             .await
             .assert_error(StatusCode::BAD_REQUEST, 3, "Bad request");
-        // Nor does a second upgrade.
-        request(
-            server.addr,
-            Method::GET,
-            &format!("/engine.io/?EIO=4&transport=websocket&sid={sid}"),
-            &WS_HEADERS,
-            "",
-        )
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, 3, "Bad request");
+        // Nor does a second upgrade: as the reference, its handshake completes and it is closed
+        // (issue 14, finding 8).
+        let mut second = ws_connect(server.addr, Some(&sid)).await;
+        assert_eq!(ws_close_code(&mut second).await, None);
+        assert!(ws_next(&mut second).await.is_none());
         ws_send(&mut ws, "4still here").await;
         assert_eq!(ws_text(&mut ws).await, "4still here");
 
@@ -674,6 +732,29 @@ async fn wrong_transport_for_a_session() {
         .assert_error(StatusCode::BAD_REQUEST, 1, "Session ID unknown");
         // And no disconnect was reported for the live session.
         assert!(server.events.try_recv().is_err());
+    })
+    .await;
+}
+
+/// Issue 14, finding 8: a second WebSocket while the first is upgrading (probed, not yet
+/// upgraded) completes its handshake and is closed; the first upgrade goes on untouched.
+#[tokio::test]
+async fn a_second_websocket_during_an_upgrade_is_closed() {
+    bounded(async {
+        let mut server = spawn_echo_with(|c| c).await;
+        let sid = open_session(&mut server).await;
+        let mut first = ws_connect(server.addr, Some(&sid)).await;
+        ws_send(&mut first, "2probe").await;
+        assert_eq!(ws_text(&mut first).await, "3probe");
+        let mut second = ws_connect(server.addr, Some(&sid)).await;
+        assert_eq!(ws_close_code(&mut second).await, None);
+        assert!(ws_next(&mut second).await.is_none());
+        assert_eq!(session(&server, &sid).transport(), TransportKind::Polling);
+        ws_send(&mut first, "5").await;
+        ws_send(&mut first, "4upgraded").await;
+        assert_eq!(ws_text(&mut first).await, "4upgraded");
+        assert_eq!(session(&server, &sid).transport(), TransportKind::WebSocket);
+        assert!(server.events.try_recv().is_err(), "the session closed");
     })
     .await;
 }
@@ -793,6 +874,86 @@ async fn ping_timeout() {
         // Messages still flow.
         local_post(&service, &sid, "4alive").await.assert_ok("ok");
         local_get(&service, &sid).await.assert_ok("4alive");
+    })
+    .await;
+}
+
+/// A WebSocket client over an in-memory pipe to the service: no socket, so paused time runs
+/// ahead whenever everything waits.
+async fn in_memory_ws(
+    service: &EngineService<NotFound>,
+) -> WebSocketStream<tokio::io::DuplexStream> {
+    let (client, server) = tokio::io::duplex(64 * 1024);
+    let service = hyper_util::service::TowerToHyperService::new(service.clone());
+    tokio::spawn(async move {
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(server), service)
+            .with_upgrades()
+            .await;
+    });
+    let (ws, res) = client_async(
+        "ws://localhost/engine.io/?EIO=4&transport=websocket",
+        client,
+    )
+    .await
+    .expect("WebSocket handshake");
+    assert_eq!(res.status(), StatusCode::SWITCHING_PROTOCOLS);
+    ws
+}
+
+async fn in_memory_text(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> String {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => return t.to_string(),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+            other => panic!("expected a text frame, got {other:?}"),
+        }
+    }
+}
+
+/// Issue 14, finding 8: a client that stops answering is closed `ping_timeout` after the ping
+/// was sent (queued), `ping_interval + ping_timeout` after its last pong, as the reference
+/// measures it, on both transports; over polling, a client that fetches the ping late does not
+/// move the deadline.
+#[tokio::test(start_paused = true)]
+async fn the_ping_deadline_is_measured_alike_on_both_transports() {
+    within(Duration::from_secs(3600), async {
+        let interval = Duration::from_secs(25);
+        let timeout = Duration::from_secs(20);
+        let (service, mut events) = in_process_echo(heartbeat(interval, timeout));
+
+        // WebSocket: one ping answered, the next not.
+        let mut ws = in_memory_ws(&service).await;
+        let opened = Instant::now();
+        let sid = sid_of(&open_packet(&in_memory_text(&mut ws).await));
+        assert_eq!(events.recv().await, Some(Event::Connect(sid.clone())));
+        assert_eq!(in_memory_text(&mut ws).await, "2");
+        assert_about(Instant::now() - opened, interval);
+        ws.send(Message::text("3")).await.expect("pong");
+        let ponged = Instant::now();
+        assert_eq!(in_memory_text(&mut ws).await, "2");
+        assert_about(Instant::now() - ponged, interval);
+        assert_eq!(
+            events.recv().await,
+            Some(Event::Disconnect(sid, DisconnectReason::PingTimeout))
+        );
+        assert_about(Instant::now() - ponged, interval + timeout);
+
+        // Polling: one ping answered, the next fetched 15 s late and not answered.
+        let sid = local_handshake(&service).await;
+        let opened = Instant::now();
+        assert_eq!(events.recv().await, Some(Event::Connect(sid.clone())));
+        local_get(&service, &sid).await.assert_ok("2");
+        assert_about(Instant::now() - opened, interval);
+        local_post(&service, &sid, "3").await.assert_ok("ok");
+        let ponged = Instant::now();
+        tokio::time::sleep(interval + Duration::from_secs(15)).await;
+        local_get(&service, &sid).await.assert_ok("2");
+        assert_eq!(
+            events.recv().await,
+            Some(Event::Disconnect(sid, DisconnectReason::PingTimeout))
+        );
+        assert_about(Instant::now() - ponged, interval + timeout);
     })
     .await;
 }
@@ -1001,6 +1162,127 @@ async fn client_that_never_reads_is_disconnected() {
     .await;
 }
 
+/// Issue 14, finding 2: one POST of 5,000 small messages to an echo queues 5,000 replies before
+/// the next GET (a GET carries at most 16 packets). The queue is bounded in bytes: a burst that
+/// fits in bytes keeps its session, and every reply arrives, in order.
+#[tokio::test]
+async fn a_large_polling_burst_keeps_its_session() {
+    within(Duration::from_secs(60), async {
+        let mut server = spawn_echo_with(|c| c).await;
+        let sid = open_session(&mut server).await;
+        let burst = 5_000;
+        let body = vec![r#"42["e",1]"#; burst].join("\x1e");
+        post(server.addr, &sid, &body).await.assert_ok("ok");
+        let mut got = 0;
+        while got < burst {
+            let reply = get(server.addr, &sid).await;
+            assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+            for m in messages(&reply.body) {
+                assert_eq!(m, r#"2["e",1]"#, "reply {got}");
+                got += 1;
+            }
+        }
+        assert_eq!(got, burst);
+        assert!(
+            !session(&server, &sid).is_closed(),
+            "the burst closed the session"
+        );
+        assert_eq!(session(&server, &sid).queued_bytes(), 0);
+    })
+    .await;
+}
+
+/// The byte bound: frames of 100 KB fill a 1 MB queue after about ten, whatever the bound in
+/// frames, and the client that does not read is disconnected.
+#[tokio::test]
+async fn the_queue_is_bounded_in_bytes() {
+    bounded(async {
+        let max = 1 << 20;
+        let mut server = spawn_echo_with(|c| c.max_queue_bytes(max)).await;
+        let sid = open_session(&mut server).await;
+        let session = session(&server, &sid);
+        let frame = Frame::text("x".repeat(100_000));
+        let mut sent = 0;
+        let error = loop {
+            assert!(sent < 1000, "the queue never filled");
+            match session.send(frame.clone()) {
+                Ok(()) => sent += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(error, SendError::QueueFull);
+        assert_eq!(sent, max / (frame.len() + 64));
+        assert_eq!(
+            server.next_event().await,
+            Event::Disconnect(sid, DisconnectReason::QueueFull)
+        );
+    })
+    .await;
+}
+
+/// `Session::ready` resolves once the queue is at most half full, and with `Closed` when the
+/// session closes.
+#[tokio::test]
+async fn ready_waits_for_room_in_the_queue() {
+    bounded(async {
+        let mut server = spawn_echo_with(|c| c.max_queue_bytes(2000)).await;
+        let sid = open_session(&mut server).await;
+        let session = session(&server, &sid);
+        assert_eq!(session.ready().await, Ok(()));
+        let frame = Frame::text("x".repeat(400));
+        for _ in 0..3 {
+            session.send(frame.clone()).unwrap();
+        }
+        // 3 × 465 bytes: more than half of 2000.
+        let waiting = tokio::spawn({
+            let session = session.clone();
+            async move { session.ready().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(
+            !waiting.is_finished(),
+            "ready with the queue over half full"
+        );
+        assert_eq!(messages(&get(server.addr, &sid).await.body).len(), 3);
+        assert_eq!(waiting.await.unwrap(), Ok(()));
+
+        for _ in 0..3 {
+            session.send(frame.clone()).unwrap();
+        }
+        let waiting = tokio::spawn({
+            let session = session.clone();
+            async move { session.ready().await }
+        });
+        tokio::task::yield_now().await;
+        session.close();
+        assert_eq!(waiting.await.unwrap(), Err(SendError::Closed));
+    })
+    .await;
+}
+
+/// Under `OverflowPolicy::Drop` a frame that does not fit is dropped and the session stays.
+#[tokio::test]
+async fn the_drop_policy_keeps_the_session() {
+    bounded(async {
+        let mut server = spawn_echo_with(|c| {
+            c.max_queue_bytes(1000)
+                .overflow(tower_socketio::engine::OverflowPolicy::Drop)
+        })
+        .await;
+        let sid = open_session(&mut server).await;
+        let session = session(&server, &sid);
+        let frame = Frame::text("x".repeat(400));
+        assert_eq!(session.send(frame.clone()), Ok(()));
+        assert_eq!(session.send(frame.clone()), Ok(()));
+        assert_eq!(session.send(frame.clone()), Err(SendError::QueueFull));
+        assert!(!session.is_closed());
+        let reply = get(server.addr, &sid).await;
+        assert_eq!(messages(&reply.body).len(), 2);
+        assert_eq!(session.send(frame), Ok(()));
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 12: nothing lost or doubled across an upgrade
 // ---------------------------------------------------------------------------------------------
@@ -1085,8 +1367,9 @@ async fn server_close_over_polling() {
             Event::Disconnect(sid.clone(), DisconnectReason::ClosedByServer)
         );
         assert_eq!(session.send_text("c"), Err(SendError::Closed));
-        // What was queued, then the close packet.
-        waiting.await.assert_ok("4a\x1e4b\x1e1");
+        // What was queued, then the close packet, alone in the next answer (as the reference).
+        waiting.await.assert_ok("4a\x1e4b");
+        get(server.addr, &sid).await.assert_ok("1");
         // Once the client has been told, the session is forgotten.
         while server.service.engine().session(&sid).is_some() {
             tokio::task::yield_now().await;
@@ -1110,8 +1393,24 @@ async fn server_close_over_polling_without_a_pending_get() {
             server.next_event().await,
             Event::Disconnect(sid.clone(), DisconnectReason::ClosedByServer)
         );
-        // The next poll still gets what was queued and the close packet.
-        get(server.addr, &sid).await.assert_ok("4a\x1e1");
+        // The next poll still gets what was queued, and the one after the close packet.
+        get(server.addr, &sid).await.assert_ok("4a");
+        get(server.addr, &sid).await.assert_ok("1");
+
+        // A client that closes on its side meanwhile (a `1` by POST, as python-engineio does
+        // once its last namespace is disconnected) ends the wait for its last poll.
+        let sid = open_session(&mut server).await;
+        let session = self::session(&server, &sid);
+        session.send_text("a").unwrap();
+        session.close();
+        assert_eq!(
+            server.next_event().await,
+            Event::Disconnect(sid.clone(), DisconnectReason::ClosedByServer)
+        );
+        post(server.addr, &sid, "1").await.assert_ok("ok");
+        while server.service.engine().session(&sid).is_some() {
+            tokio::task::yield_now().await;
+        }
     })
     .await;
 }
@@ -1123,7 +1422,7 @@ async fn server_close_flushes_more_than_one_payload() {
         let mut server = spawn_echo_with(|c| c.max_payload(1000)).await;
         let big = |c: &str| c.repeat(600);
 
-        // No GET waiting: three polls, the close packet with the last message.
+        // No GET waiting: three polls, then the close packet alone in a fourth.
         let sid = open_session(&mut server).await;
         let session = session(&server, &sid);
         for c in ["a", "b", "c"] {
@@ -1142,7 +1441,8 @@ async fn server_close_flushes_more_than_one_payload() {
             .assert_ok(&format!("4{}", big("b")));
         get(server.addr, &sid)
             .await
-            .assert_ok(&format!("4{}\x1e1", big("c")));
+            .assert_ok(&format!("4{}", big("c")));
+        get(server.addr, &sid).await.assert_ok("1");
 
         // A GET waiting when the session closes.
         let sid = open_session(&mut server).await;
@@ -1162,7 +1462,8 @@ async fn server_close_flushes_more_than_one_payload() {
             .assert_ok(&format!("4{}", big("b")));
         get(server.addr, &sid)
             .await
-            .assert_ok(&format!("4{}\x1e1", big("c")));
+            .assert_ok(&format!("4{}", big("c")));
+        get(server.addr, &sid).await.assert_ok("1");
     })
     .await;
 }
@@ -1210,6 +1511,33 @@ async fn client_close_over_polling() {
         assert_eq!(
             server.next_event().await,
             Event::Disconnect(sid.clone(), DisconnectReason::TransportClose)
+        );
+    })
+    .await;
+}
+
+/// Issue 14, finding 8: a close packet by POST while a GET waits: the GET is answered with a
+/// noop `6`, as the reference answers it (not with a close `1`).
+#[tokio::test]
+async fn client_close_by_post_answers_the_pending_get_with_a_noop() {
+    bounded(async {
+        let (service, mut events) = in_process_echo(EngineConfig::builder().build());
+        let sid = local_handshake(&service).await;
+        assert_eq!(events.recv().await, Some(Event::Connect(sid.clone())));
+        let waiting = pending_get(&service, &sid).await;
+        local_post(&service, &sid, "1").await.assert_ok("ok");
+        waiting.await.assert_ok("6");
+        assert_eq!(
+            events.recv().await,
+            Some(Event::Disconnect(
+                sid.clone(),
+                DisconnectReason::TransportClose
+            ))
+        );
+        local_get(&service, &sid).await.assert_error(
+            StatusCode::BAD_REQUEST,
+            1,
+            "Session ID unknown",
         );
     })
     .await;
@@ -1602,6 +1930,114 @@ async fn layer_around_a_plain_service() {
         .await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND);
         assert_eq!(layer.engine().session_count(), 1);
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logs an operator can use (issue 14, finding 5)
+// ---------------------------------------------------------------------------------------------
+
+/// One event a [`Collect`] layer saw: its level and its fields, the message among them.
+#[derive(Debug, Clone)]
+struct Logged {
+    level: tracing::Level,
+    fields: std::collections::HashMap<String, String>,
+}
+
+impl Logged {
+    fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).map(String::as_str)
+    }
+}
+
+/// A tracing layer that keeps every event of this crate.
+#[derive(Clone, Default)]
+struct Collect(Arc<Mutex<Vec<Logged>>>);
+
+impl Collect {
+    fn warnings(&self) -> Vec<Logged> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.level == tracing::Level::WARN)
+            .cloned()
+            .collect()
+    }
+}
+
+struct Fields<'a>(&'a mut std::collections::HashMap<String, String>);
+
+impl tracing::field::Visit for Fields<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Collect {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if !event.metadata().target().starts_with("tower_socketio") {
+            return;
+        }
+        let mut fields = std::collections::HashMap::new();
+        event.record(&mut Fields(&mut fields));
+        self.0.lock().unwrap().push(Logged {
+            level: *event.metadata().level(),
+            fields,
+        });
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn protocol_violations_are_warnings_with_the_sid_and_rate_limited() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let logs = Collect::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(logs.clone()));
+    within(Duration::from_secs(3600), async {
+        let (service, mut events) = in_process_echo(heartbeat(
+            Duration::from_secs(600),
+            Duration::from_secs(600),
+        ));
+        // An ordinary close is no warning.
+        let sid = local_handshake(&service).await;
+        local_post(&service, &sid, "1").await.assert_ok("ok");
+        assert!(logs.warnings().is_empty(), "{:?}", logs.warnings());
+        // A malformed payload is, with the session's id.
+        let sid = local_handshake(&service).await;
+        local_post(&service, &sid, "9garbage").await.assert_error(
+            StatusCode::BAD_REQUEST,
+            3,
+            "Bad request",
+        );
+        let warnings = logs.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].field("sid"), Some(sid.as_str()));
+        assert!(
+            warnings[0]
+                .field("message")
+                .is_some_and(|m| m.contains("malformed")),
+            "{warnings:?}"
+        );
+        // One client cannot flood the log: at most 20 a second (the clock is paused), then one
+        // line says how many were held back.
+        for _ in 0..100 {
+            let sid = local_handshake(&service).await;
+            local_post(&service, &sid, "9garbage").await;
+        }
+        assert_eq!(logs.warnings().len(), 20);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let sid = local_handshake(&service).await;
+        local_post(&service, &sid, "9garbage").await;
+        let warnings = logs.warnings();
+        assert_eq!(warnings.len(), 22, "{warnings:?}");
+        assert_eq!(warnings[20].field("held_back"), Some("81"));
+        assert_eq!(warnings[21].field("sid"), Some(sid.as_str()));
+        while events.try_recv().is_ok() {}
     })
     .await;
 }

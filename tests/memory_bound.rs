@@ -9,8 +9,14 @@
 //! server's resident memory is sampled all along: its peak may grow by a few megabytes (the
 //! queue, the WebSocket write buffer, allocator slack), never by what was broadcast.
 //!
+//! A second case, issue 14's: a client sends 400 events of 900 KB to an echo server and never
+//! reads. The queue is bounded in bytes (4 MiB by default), so the replies queued for it never
+//! pass the bound, the session is closed as `transport full`, and the resident set grows by a
+//! few megabytes, not by the 360 MB sent (a bound in packets alone let it reach 359 MB).
+//!
 //! This file holds one test on purpose: the resident set is the whole test process's, and a
-//! test running beside it in the same binary would blur the measure.
+//! test running beside it in the same binary would blur the measure. The two cases run one
+//! after the other in it.
 
 mod common;
 
@@ -109,9 +115,127 @@ async fn connect(addr: SocketAddr) -> (Ws, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_is_disconnected_and_memory_stays_bounded() {
-    tokio::time::timeout(TEST_LIMIT, run())
-        .await
-        .expect("the test did not finish in time");
+    tokio::time::timeout(TEST_LIMIT, async {
+        echo_without_reading().await;
+        run().await;
+    })
+    .await
+    .expect("the test did not finish in time");
+}
+
+/// Events the echo client sends, and the size of each: 360 MB in all.
+const EVENTS: usize = 400;
+const EVENT_SIZE: usize = 900 * 1000;
+
+/// Issue 14, finding 1: 400 × 900 KB to an echo, never reading.
+async fn echo_without_reading() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    };
+    use tower_socketio::extract::Args;
+
+    let bound = engine::DEFAULT_MAX_QUEUE_BYTES;
+    let (tx, mut seen) = mpsc::unbounded_channel();
+    let most_queued = Arc::new(AtomicUsize::new(0));
+    let (svc, io) = SocketIo::builder().max_queue_bytes(bound).build_svc();
+    io.ns("/", {
+        let most_queued = most_queued.clone();
+        move |socket: SocketRef| {
+            let _ = tx.send(Seen::Connect(socket.id().to_owned()));
+            let most_queued = most_queued.clone();
+            socket.on("e", move |socket: SocketRef, Args(args): Args| {
+                let _ = socket.emit("e", &Args(args));
+                let queued = socket.engine_session().queued_bytes();
+                most_queued.fetch_max(queued, Ordering::Relaxed);
+            });
+            let tx = tx.clone();
+            socket.on_disconnect(move |socket: SocketRef, reason: DisconnectReason| {
+                let engine = socket.engine_session().close_reason();
+                let _ = tx.send(Seen::Disconnect { reason, engine });
+            });
+        }
+    });
+    let addr = common::serve(svc).await;
+    let (mut ws, sid) = connect(addr).await;
+    match step("the server's connect", seen.recv()).await {
+        Some(Seen::Connect(id)) => assert_eq!(id, sid),
+        other => panic!("expected the connect, got {other:?}"),
+    }
+
+    // The resident set, sampled while the client sends (a send may wait on the network).
+    let before = rss();
+    let peak = Arc::new(AtomicU64::new(before));
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = tokio::spawn({
+        let (peak, done) = (peak.clone(), done.clone());
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(5));
+            while !done.load(Ordering::Relaxed) {
+                tick.tick().await;
+                peak.fetch_max(rss(), Ordering::Relaxed);
+            }
+        }
+    });
+    let base: String = ('a'..='z').cycle().take(EVENT_SIZE).collect();
+    let mut sent = 0;
+    let mut disconnected = None;
+    for i in 0..EVENTS {
+        let mut payload = base.clone();
+        payload.replace_range(..8, &format!("{i:08}"));
+        let text = format!(r#"42["e","{payload}"]"#);
+        drop(payload);
+        // The server closes the connection once the queue is full: the sends then fail.
+        match tokio::time::timeout(STEP, ws.send(Message::text(text))).await {
+            Ok(Ok(())) => sent += 1,
+            Ok(Err(_)) => break,
+            Err(_) => panic!("a send blocked for {STEP:?}"),
+        }
+        if let Ok(s) = seen.try_recv() {
+            disconnected = Some(s);
+            break;
+        }
+    }
+    let disconnected = match disconnected {
+        Some(s) => s,
+        None => step("the server's disconnect", seen.recv())
+            .await
+            .expect("the report channel is open"),
+    };
+    done.store(true, Ordering::Relaxed);
+    sampler.await.expect("the sampler");
+    let peak = peak.load(Ordering::Relaxed).max(rss());
+    match disconnected {
+        Seen::Disconnect { reason, engine } => {
+            assert_eq!(reason, DisconnectReason::TransportError);
+            assert_eq!(engine, Some(engine::DisconnectReason::QueueFull));
+        }
+        other => panic!("expected the disconnect, got {other:?}"),
+    }
+    drop(ws);
+    let most = most_queued.load(Ordering::Relaxed);
+    let growth = peak.saturating_sub(before);
+    eprintln!(
+        "memory_bound (echo): {sent} events of {EVENT_SIZE} bytes sent before the disconnect; \
+         at most {most} bytes queued (bound {bound}); resident set {} KB before, peak {} KB, \
+         growth {} KB",
+        before / 1024,
+        peak / 1024,
+        growth / 1024
+    );
+    assert!(
+        most <= bound,
+        "{most} bytes queued, over the bound of {bound}"
+    );
+    assert!(
+        sent < EVENTS,
+        "every event was sent: the server never stopped the client"
+    );
+    assert!(
+        growth < MAX_GROWTH,
+        "the resident set grew by {growth} bytes for a client that does not read (limit \
+         {MAX_GROWTH})"
+    );
 }
 
 async fn run() {

@@ -178,9 +178,19 @@ async fn no_namespace(client: Client, mode: &str) {
     assert_eq!(server.drain(), [], "client summary: {summary}");
 }
 
-/// `io.close()` with a client connected: the socket sees "server shutting down", the client is
-/// disconnected, and new connections are refused.
-async fn graceful_close(client: Client, mode: &str) {
+/// How the server ends in [`graceful_close`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ending {
+    /// `io.close()`.
+    Close,
+    /// `io.shutdown(deadline).await` (issue 14, finding 7): the client is told with a Socket.IO
+    /// DISCONNECT, which it reports as the server's disconnect.
+    Shutdown,
+}
+
+/// `io.close()` or `io.shutdown()` with a client connected: the socket sees "server shutting
+/// down", the client is disconnected, and new connections are refused.
+async fn graceful_close(client: Client, mode: &str, ending: Ending) {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
     let mut server = Server::start(|b| b).await;
@@ -208,7 +218,13 @@ async fn graceful_close(client: Client, mode: &str) {
             panic!("the server saw a disconnect before a connect");
         };
         assert_eq!(connected["connected"], id.as_str());
-        server.io.close();
+        match ending {
+            Ending::Close => server.io.close(),
+            Ending::Shutdown => assert!(
+                server.io.shutdown(NOTICE).await,
+                "the shutdown did not finish in time"
+            ),
+        }
         let disconnect = server.next_disconnect().await;
         let mut rest = String::new();
         stdout.read_to_string(&mut rest).await.expect("read");
@@ -228,6 +244,13 @@ async fn graceful_close(client: Client, mode: &str) {
         disconnect,
         ("/".to_owned(), DisconnectReason::ServerShuttingDown)
     );
+    if ending == Ending::Shutdown {
+        let expected = match client {
+            Client::Node => "io server disconnect",
+            Client::Python => "server disconnect",
+        };
+        assert_eq!(summary["reason"], expected, "the client's reason");
+    }
     // A closed server takes no new connection.
     let status = handshake_status(&server.url).await;
     assert_ne!(status, 200, "the closed server accepted a handshake");
@@ -308,7 +331,12 @@ macro_rules! client_tests {
 
             #[tokio::test]
             async fn graceful_close() {
-                super::graceful_close($client, stringify!($mode)).await;
+                super::graceful_close($client, stringify!($mode), Ending::Close).await;
+            }
+
+            #[tokio::test]
+            async fn graceful_shutdown() {
+                super::graceful_close($client, stringify!($mode), Ending::Shutdown).await;
             }
         }
     };

@@ -1336,6 +1336,68 @@ async fn state_given_at_build_time_is_extracted() {
     .await;
 }
 
+/// Issue 14, finding 6: a handler registered in the connect handler (so at every connection)
+/// that extracts a state never given is not a panic after the client was told it connected,
+/// leaving it without its handler (its acks then time out): the socket is refused, the client
+/// sees its namespace disconnected, and the error, logged, names the type.
+#[tokio::test]
+async fn a_missing_state_in_a_handler_registered_on_connect_disconnects_the_socket() {
+    bounded(async {
+        let (svc, io) = server(|b| b.with_state(String::from("not a u32")));
+        let (tx, mut seen) = mpsc::unbounded_channel();
+        io.ns(
+            "/",
+            reporting(tx, None, |s| {
+                s.on("e", |State(x): State<u32>| x);
+                s.on_disconnect(|State(_x): State<Vec<u8>>| {});
+            }),
+        );
+        let mut c = Client::open(&svc).await;
+        for round in 0..2 {
+            c.connect("/").await;
+            assert_eq!(c.recv().await, "1", "round {round}");
+            assert_eq!(next(&mut seen).await, Seen::Connect("/".into()));
+            assert_eq!(
+                next(&mut seen).await,
+                Seen::Disconnect("/".into(), DisconnectReason::ServerNamespaceDisconnect)
+            );
+        }
+        assert!(c.is_open(), "the connection stays for other namespaces");
+        assert!(io.of("/").unwrap().sockets().is_empty());
+    })
+    .await;
+}
+
+/// `emit_when_ready`: a handler that emits far more than the client's queue holds follows the
+/// client's pace; nothing is dropped and the client is not disconnected (a plain `emit` of the
+/// same would fill the queue and close the session).
+#[tokio::test]
+async fn emit_when_ready_follows_the_client() {
+    bounded(async {
+        let (svc, io) = server(|b| b.max_queue_bytes(4000));
+        let (done_tx, mut done) = mpsc::unbounded_channel();
+        io.ns("/", move |s: SocketRef| {
+            let done = done_tx.clone();
+            tokio::spawn(async move {
+                let filler = "y".repeat(500);
+                for i in 0..100 {
+                    s.emit_when_ready("n", &(i, &filler)).await.expect("emit");
+                }
+                let _ = done.send(());
+            });
+        });
+        let mut c = Client::open(&svc).await;
+        c.connect("/").await;
+        let filler = "y".repeat(500);
+        for i in 0..100 {
+            assert_eq!(c.recv().await, format!(r#"2["n",{i},"{filler}"]"#));
+        }
+        next(&mut done).await;
+        assert!(c.is_open());
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // 8. emit_with_ack from the server
 // ---------------------------------------------------------------------------------------------

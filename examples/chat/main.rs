@@ -255,7 +255,14 @@ async fn favicon() -> Response {
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    tracing_subscriber::fmt::init();
+    // INFO and above unless RUST_LOG says otherwise: protocol violations and limits hit are
+    // warnings.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     let builder = SocketIo::builder();
     // With the `redis` feature and REDIS_URL set, this server joins the cluster of every chat
     // server on that Redis: rooms, members and messages are shared.

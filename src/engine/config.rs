@@ -25,6 +25,22 @@ impl Default for Transports {
     }
 }
 
+/// What happens when a frame does not fit in a session's outgoing queue (see
+/// [`EngineConfigBuilder::max_queue_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum OverflowPolicy {
+    /// The session is closed with
+    /// [`DisconnectReason::QueueFull`](super::DisconnectReason::QueueFull): its client does not
+    /// read (the default).
+    #[default]
+    Disconnect,
+    /// The frame is dropped, as a volatile packet is, and the sender gets
+    /// [`SendError::QueueFull`](super::SendError::QueueFull); the session stays open. Heartbeat
+    /// pings are still queued, so a client that reads nothing at all ends with a ping timeout.
+    Drop,
+}
+
 /// The engine's settings. Build one with [`EngineConfig::builder`].
 #[derive(Clone)]
 pub struct EngineConfig {
@@ -33,10 +49,16 @@ pub struct EngineConfig {
     pub(crate) ping_timeout: Duration,
     pub(crate) upgrade_timeout: Duration,
     pub(crate) max_payload: usize,
+    pub(crate) body_timeout: Duration,
     pub(crate) transports: Transports,
     pub(crate) queue_size: usize,
+    pub(crate) max_queue_bytes: usize,
+    pub(crate) overflow: OverflowPolicy,
     pub(crate) allow_request: Option<AllowRequestFn>,
 }
+
+/// The default bound of a session's outgoing queue in bytes: 4 MiB.
+pub const DEFAULT_MAX_QUEUE_BYTES: usize = 4 << 20;
 
 impl Default for EngineConfig {
     fn default() -> Self {
@@ -46,8 +68,11 @@ impl Default for EngineConfig {
             ping_timeout: Duration::from_secs(20),
             upgrade_timeout: Duration::from_secs(10),
             max_payload: 1_000_000,
+            body_timeout: Duration::from_secs(10),
             transports: Transports::default(),
-            queue_size: 4096,
+            queue_size: usize::MAX,
+            max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
+            overflow: OverflowPolicy::Disconnect,
             allow_request: None,
         }
     }
@@ -61,8 +86,11 @@ impl fmt::Debug for EngineConfig {
             .field("ping_timeout", &self.ping_timeout)
             .field("upgrade_timeout", &self.upgrade_timeout)
             .field("max_payload", &self.max_payload)
+            .field("body_timeout", &self.body_timeout)
             .field("transports", &self.transports)
             .field("queue_size", &self.queue_size)
+            .field("max_queue_bytes", &self.max_queue_bytes)
+            .field("overflow", &self.overflow)
             .field("allow_request", &self.allow_request.is_some())
             .finish()
     }
@@ -92,6 +120,11 @@ impl EngineConfig {
     /// The largest payload accepted, in bytes.
     pub fn max_payload(&self) -> usize {
         self.max_payload
+    }
+
+    /// The bound of a session's outgoing queue, in bytes.
+    pub fn max_queue_bytes(&self) -> usize {
+        self.max_queue_bytes
     }
 }
 
@@ -139,16 +172,46 @@ impl EngineConfigBuilder {
         self
     }
 
+    /// How long a polling POST may take to send its body (default 10 s). A body declared
+    /// larger than [`max_payload`](Self::max_payload) by its `Content-Length` is refused with
+    /// HTTP 413 before it is read; a body not complete in time is answered HTTP 408 and its
+    /// session closed as a transport error, as the reference server's HTTP layer does with a
+    /// request that takes too long.
+    pub fn body_timeout(mut self, d: Duration) -> Self {
+        self.0.body_timeout = d;
+        self
+    }
+
     /// Which transports are accepted (default both).
     pub fn transports(mut self, transports: Transports) -> Self {
         self.0.transports = transports;
         self
     }
 
-    /// How many packets may wait in a session's outgoing queue (default 4096). A session whose
-    /// queue is full when a packet must be sent is closed: its client does not read.
+    /// How many frames may wait in a session's outgoing queue, at most (default: no bound of its
+    /// own; [`max_queue_bytes`](Self::max_queue_bytes) bounds the queue, counting each frame).
+    /// A frame that does not fit is handled by the [`OverflowPolicy`]. A bound in frames can
+    /// close a polling session for one large burst (a polling response carries a few packets
+    /// at a time): prefer the byte bound.
     pub fn queue_size(mut self, packets: usize) -> Self {
         self.0.queue_size = packets.max(1);
+        self
+    }
+
+    /// How many bytes may wait in a session's outgoing queue (default 4 MiB,
+    /// [`DEFAULT_MAX_QUEUE_BYTES`]): each frame counts its length plus 64 bytes of bookkeeping.
+    /// Across transports and the upgrade (one queue per session). An empty queue takes any
+    /// frame, so that one packet larger than the bound can still be sent. A frame that does
+    /// not fit is handled by the [`OverflowPolicy`].
+    pub fn max_queue_bytes(mut self, bytes: usize) -> Self {
+        self.0.max_queue_bytes = bytes;
+        self
+    }
+
+    /// What happens to a frame that does not fit in the outgoing queue (default
+    /// [`OverflowPolicy::Disconnect`]).
+    pub fn overflow(mut self, policy: OverflowPolicy) -> Self {
+        self.0.overflow = policy;
         self
     }
 

@@ -18,6 +18,7 @@ use super::{
     EngineConfig, EngineHandler, Frame, TransportKind,
     error::ProtocolError,
     heartbeat::Heartbeats,
+    log::{Remote, WarnLimit},
     polling,
     session::{Session, guard},
     websocket,
@@ -33,6 +34,7 @@ pub struct Engine {
     sessions: RwLock<HashMap<Arc<str>, Session>>,
     closing: AtomicBool,
     heartbeats: Arc<Heartbeats>,
+    warn_limit: WarnLimit,
 }
 
 impl fmt::Debug for Engine {
@@ -76,12 +78,18 @@ impl Engine {
             handler,
             sessions: RwLock::new(HashMap::new()),
             closing: AtomicBool::new(false),
+            warn_limit: WarnLimit::new(),
         })
     }
 
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The budget of this engine's warnings.
+    pub(crate) fn warn_limit(&self) -> &WarnLimit {
+        &self.warn_limit
     }
 
     pub(crate) fn heartbeats(&self) -> &Arc<Heartbeats> {
@@ -119,6 +127,39 @@ impl Engine {
         }
     }
 
+    /// Stops accepting new sessions: every handshake from now on is refused with HTTP 403
+    /// (`Server is shutting down`). Open sessions go on.
+    pub fn stop_accepting(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    /// Shuts down and waits: new sessions are refused, every open session is closed with
+    /// [`DisconnectReason::ServerShutdown`](super::DisconnectReason::ServerShutdown), and the
+    /// future resolves once each has delivered what was queued for it and its close packet, or
+    /// when `deadline` has passed. Resolves to whether every session finished in time.
+    ///
+    /// A polling client finishes when its next poll takes the close packet; a WebSocket when the
+    /// close packet and the Close frame are written (a peer that does not read is given up after
+    /// 2 s). Nothing happens until the future is polled.
+    pub async fn shutdown(&self, deadline: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + deadline;
+        self.stop_accepting();
+        let sessions: Vec<Session> = self.read_sessions().values().cloned().collect();
+        for s in &sessions {
+            s.close_with(super::DisconnectReason::ServerShutdown);
+        }
+        let all = futures_util::future::join_all(sessions.iter().map(Session::finished));
+        let finished = tokio::time::timeout_at(deadline, all).await.is_ok();
+        if !finished {
+            let left = sessions.iter().filter(|s| !s.is_finished()).count();
+            tracing::warn!(
+                left,
+                "shutdown deadline passed before every session finished"
+            );
+        }
+        finished
+    }
+
     fn read_sessions(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, Session>> {
         self.sessions.read().unwrap_or_else(|p| p.into_inner())
     }
@@ -140,12 +181,16 @@ impl Engine {
         let (parts, body) = req.into_parts();
         let query = parse_query(parts.uri.query().unwrap_or(""));
         if query.eio != Some("4") {
+            self.refused(&parts, ProtocolError::UnsupportedProtocolVersion);
             return ProtocolError::UnsupportedProtocolVersion.response(None);
         }
         let transport = match query.transport {
             Some("polling") if self.config.transports.polling => TransportKind::Polling,
             Some("websocket") if self.config.transports.websocket => TransportKind::WebSocket,
-            _ => return ProtocolError::UnknownTransport.response(None),
+            _ => {
+                self.refused(&parts, ProtocolError::UnknownTransport);
+                return ProtocolError::UnknownTransport.response(None);
+            }
         };
         match (transport, query.sid) {
             (_, None) => self.handshake(transport, parts).await,
@@ -155,7 +200,9 @@ impl Engine {
                 };
                 match parts.method {
                     Method::GET => polling::get(session).await,
-                    Method::POST => polling::post(session, body).await,
+                    Method::POST => {
+                        polling::post(session, declared_length(&parts.headers), body).await
+                    }
                     _ => ProtocolError::BadRequest.response(None),
                 }
             }
@@ -174,6 +221,7 @@ impl Engine {
         mut parts: Parts,
     ) -> Response<Body> {
         if parts.method != Method::GET {
+            self.refused(&parts, ProtocolError::BadHandshakeMethod);
             return ProtocolError::BadHandshakeMethod.response(None);
         }
         if self.closing.load(Ordering::SeqCst) {
@@ -182,7 +230,10 @@ impl Engine {
         let ws = if transport == TransportKind::WebSocket {
             match websocket::accept(&mut parts, self.config.max_payload) {
                 Ok(ws) => Some(ws),
-                Err(message) => return ProtocolError::BadRequest.response(Some(message)),
+                Err(message) => {
+                    self.refused(&parts, ProtocolError::BadRequest);
+                    return ProtocolError::BadRequest.response(Some(message));
+                }
             }
         } else {
             None
@@ -221,6 +272,14 @@ impl Engine {
         }
     }
 
+    /// Logs a refused handshake at WARN, within the warning budget.
+    fn refused(&self, parts: &Parts, error: ProtocolError) {
+        if self.warn_limit.allow() {
+            let remote = Remote(parts.extensions.get::<std::net::SocketAddr>().copied());
+            tracing::warn!(%remote, uri = %parts.uri, %error, "Engine.IO request refused");
+        }
+    }
+
     fn open_packet(&self, sid: &str, transport: TransportKind) -> String {
         let upgrades: &[&str] =
             if transport == TransportKind::Polling && self.config.transports.websocket {
@@ -237,6 +296,17 @@ impl Engine {
         });
         format!("0{body}")
     }
+}
+
+/// The body length a request declares (`Content-Length`), if it declares one that parses.
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 pub(crate) fn text_response(body: BytesMut) -> Response<Body> {

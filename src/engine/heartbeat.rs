@@ -15,7 +15,7 @@ use std::{
 use tokio::{sync::Notify, time::Instant};
 
 use super::{
-    DisconnectReason, Frame,
+    DisconnectReason,
     session::{Inner, Session},
 };
 
@@ -108,6 +108,10 @@ impl Heartbeats {
                 if let Some(inner) = session.upgrade() {
                     let session = Session(inner);
                     if !session.answered(n) {
+                        super::session_warn!(
+                            session,
+                            "ping not answered in time, closing the session"
+                        );
                         session.close_with(DisconnectReason::PingTimeout);
                     }
                 }
@@ -133,7 +137,7 @@ impl Heartbeats {
             };
             let session = Session(inner);
             let n = session.next_ping();
-            if session.send(Frame::PING).is_ok() {
+            if session.send_ping().is_ok() {
                 awaited.push((weak, n));
             }
         }

@@ -30,6 +30,7 @@ mod config;
 mod core;
 mod error;
 mod heartbeat;
+mod log;
 mod polling;
 mod session;
 mod websocket;
@@ -39,8 +40,11 @@ use std::fmt;
 use bytes::Bytes;
 
 pub use self::body::Body;
-pub use self::config::{EngineConfig, EngineConfigBuilder, Transports};
+pub use self::config::{
+    DEFAULT_MAX_QUEUE_BYTES, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports,
+};
 pub use self::core::Engine;
+pub(crate) use self::log::session_warn;
 pub use self::session::{SendError, Session, WeakSession};
 pub use crate::protocol::{Frame, Str};
 

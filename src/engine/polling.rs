@@ -11,8 +11,9 @@ use super::{
     core::text_response,
     error::{ProtocolError, status_response},
     session::{Session, flushes},
+    session_warn,
 };
-use crate::protocol::engine_io::{self, polling_len};
+use crate::protocol::engine_io::{self, Packet, polling_len};
 
 /// The most packets one GET answers with: python-engineio's client refuses a payload of more
 /// than 16 packets (and drops the connection), so the rest waits for the next poll.
@@ -24,7 +25,7 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
         return ProtocolError::BadRequest.response(None);
     }
     let Some(mut outbox) = session.try_outbox() else {
-        tracing::debug!(sid = %session.id(), "overlapping polling GET");
+        session_warn!(session, "overlapping polling GET, closing the session");
         session.close_with(DisconnectReason::TransportError);
         return ProtocolError::BadRequest.response(None);
     };
@@ -76,39 +77,68 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
             None => true,
         };
         if flushes(reason) && drained {
-            frames.push(Frame::CLOSE);
-            session.0.flushed.notify_one();
+            // The close packet goes alone, in the answer to the poll after the last frames, as
+            // the reference sends it: a client handles what came before it first (the official
+            // Node client defers a Socket.IO packet by a tick, and would otherwise see the
+            // transport close before a DISCONNECT sent with it).
+            if frames.is_empty() {
+                frames.push(Frame::CLOSE);
+                session.0.flushed.notify_one();
+            }
+        } else if frames.is_empty() && reason == DisconnectReason::TransportClose {
+            // The client closed (a `1` by POST) while this poll waited: as the reference, the
+            // poll is answered with a noop; the client knows the session is over.
+            frames.push(Frame::NOOP);
         } else if frames.is_empty() {
             frames.push(Frame::CLOSE);
         }
     }
     drop(outbox);
+    session.finish_if_drained();
     let mut out = BytesMut::with_capacity(size + frames.len());
     engine_io::encode_payload(&frames, &mut out);
     text_response(out)
 }
 
-/// A POST: reads a payload of packets and hands them to the session.
-pub(crate) async fn post<B>(session: Session, body: B) -> Response<Body>
+/// A POST: reads a payload of packets and hands them to the session. `declared`: the body's
+/// `Content-Length`.
+pub(crate) async fn post<B>(session: Session, declared: Option<u64>, body: B) -> Response<Body>
 where
     B: HttpBody,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    if session.transport() != TransportKind::Polling || session.is_closed() {
+    if session.transport() != TransportKind::Polling {
         return ProtocolError::BadRequest.response(None);
+    }
+    if session.is_closed() {
+        return closed_post(&session, body).await;
     }
     if session
         .0
         .posting
         .swap(true, std::sync::atomic::Ordering::AcqRel)
     {
-        tracing::debug!(sid = %session.id(), "overlapping polling POST");
+        session_warn!(session, "overlapping polling POST, closing the session");
         session.close_with(DisconnectReason::TransportError);
         return ProtocolError::BadRequest.response(None);
     }
     // Cleared on drop too: a POST abandoned mid-body (a timeout layer in front, a vanished
     // client) must not make the session's next POST look concurrent.
     let _posting = PostingGuard(&session);
+    let max = session.0.engine_config_max_payload();
+    // Refused before a byte is read: a declared length (or the body's own exact hint) over the
+    // limit.
+    let declared = declared.unwrap_or(0).max(body.size_hint().lower());
+    if declared > max as u64 {
+        session_warn!(
+            session,
+            declared,
+            max,
+            "polling payload too large, closing the session"
+        );
+        session.close_with(DisconnectReason::TransportError);
+        return status_response(StatusCode::PAYLOAD_TOO_LARGE);
+    }
     read_and_dispatch(&session, body).await
 }
 
@@ -135,16 +165,62 @@ impl Drop for PostingGuard<'_> {
     }
 }
 
+/// A POST to a session the server closed, whose last poll is awaited: a close packet in it
+/// means the client has ended the session on its side and will not poll again, so the wait
+/// ends (the session is forgotten). Anything else is a bad request.
+async fn closed_post<B>(session: &Session, body: B) -> Response<Body>
+where
+    B: HttpBody,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let max = session.0.engine_config_max_payload();
+    let deadline = session.engine().config().body_timeout;
+    let read = tokio::time::timeout(deadline, Limited::new(body, max).collect()).await;
+    let closes = match read {
+        Ok(Ok(c)) => engine_io::decode_payload(c.to_bytes())
+            .is_ok_and(|packets| packets.iter().any(|p| matches!(p, Packet::Close))),
+        _ => false,
+    };
+    if !closes {
+        return ProtocolError::BadRequest.response(None);
+    }
+    session.0.flushed.notify_one();
+    ok_response()
+}
+
+fn ok_response() -> Response<Body> {
+    let mut res = Response::new(Body::full(bytes::Bytes::from_static(b"ok")));
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::header::HeaderValue::from_static("text/html"),
+    );
+    res
+}
+
 async fn read_and_dispatch<B>(session: &Session, body: B) -> Response<Body>
 where
     B: HttpBody,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let max = session.0.engine_config_max_payload();
-    let bytes = match Limited::new(body, max).collect().await {
+    let deadline = session.engine().config().body_timeout;
+    let Ok(read) = tokio::time::timeout(deadline, Limited::new(body, max).collect()).await else {
+        session_warn!(
+            *session,
+            ?deadline,
+            "polling body not read in time, closing the session"
+        );
+        session.close_with(DisconnectReason::TransportError);
+        return status_response(StatusCode::REQUEST_TIMEOUT);
+    };
+    let bytes = match read {
         Ok(c) => c.to_bytes(),
         Err(e) if e.is::<LengthLimitError>() => {
-            tracing::debug!(sid = %session.id(), max, "polling payload too large");
+            session_warn!(
+                *session,
+                max,
+                "polling payload too large, closing the session"
+            );
             session.close_with(DisconnectReason::TransportError);
             return status_response(StatusCode::PAYLOAD_TOO_LARGE);
         }
@@ -157,7 +233,7 @@ where
     let packets = match engine_io::decode_payload(bytes) {
         Ok(p) => p,
         Err(e) => {
-            tracing::debug!(sid = %session.id(), error = %e, "malformed polling payload");
+            session_warn!(*session, error = %e, "malformed polling payload, closing the session");
             session.close_with(DisconnectReason::PacketParsing);
             return ProtocolError::BadRequest.response(None);
         }
@@ -168,10 +244,5 @@ where
             break;
         }
     }
-    let mut res = Response::new(Body::full(bytes::Bytes::from_static(b"ok")));
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::header::HeaderValue::from_static("text/html"),
-    );
-    res
+    ok_response()
 }

@@ -5,7 +5,7 @@ use std::{
     fmt,
     sync::{
         Arc, Mutex, MutexGuard,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering},
     },
     task::{Context, Poll},
 };
@@ -15,7 +15,7 @@ use futures_util::task::AtomicWaker;
 use http::request::Parts;
 use tokio::sync::Notify;
 
-use super::{DisconnectReason, Frame, SessionHandler, TransportKind, core::Engine};
+use super::{DisconnectReason, Frame, OverflowPolicy, SessionHandler, TransportKind, core::Engine};
 use crate::protocol::engine_io::Packet;
 
 /// Why a packet could not be queued.
@@ -29,55 +29,111 @@ pub enum SendError {
     QueueFull,
 }
 
-/// The receiving end of a session's outgoing queue, owned by one transport at a time.
 /// A session's bounded queue of outgoing frames. Senders push under a short lock; the transport
 /// that holds the [`Outbox`] takes them out. A `VecDeque` that grows with what is queued (and
 /// gives the memory back once drained) rather than a channel that allocates its first block of
 /// slots up front: most connections hold a frame or two at a time.
+///
+/// Two bounds: the bytes queued (each frame's length plus [`FRAME_COST`]) and, when set, the
+/// number of frames. An empty queue takes any frame, so that a packet larger than the byte bound
+/// can still be sent when nothing else waits.
 pub(crate) struct Queue {
-    frames: Mutex<VecDeque<Frame>>,
+    frames: Mutex<Queued>,
     /// Woken after each push: the one task that holds the [`Outbox`] (one transport at a time).
     ready: AtomicWaker,
+    /// Woken when a pop gives the queue room again (see [`Session::ready`]).
+    room: Notify,
     bound: usize,
+    max_bytes: usize,
+}
+
+/// What a queue holds: its frames and what they cost in bytes.
+#[derive(Default)]
+struct Queued {
+    frames: VecDeque<Frame>,
+    bytes: usize,
+}
+
+/// What a queued frame costs beyond its bytes: its slot and the shared buffer's header.
+pub(crate) const FRAME_COST: usize = 64;
+
+fn cost(frame: &Frame) -> usize {
+    frame.len() + FRAME_COST
 }
 
 /// Room kept by a drained queue: larger buffers are given back.
 const KEEP_CAPACITY: usize = 16;
 
 impl Queue {
-    fn new(bound: usize) -> Queue {
+    fn new(bound: usize, max_bytes: usize) -> Queue {
         Queue {
-            frames: Mutex::new(VecDeque::new()),
+            frames: Mutex::new(Queued::default()),
             ready: AtomicWaker::new(),
+            room: Notify::new(),
             bound,
+            max_bytes,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, VecDeque<Frame>> {
+    fn lock(&self) -> MutexGuard<'_, Queued> {
         // Never held across user code or a panic point.
         self.frames.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues all the frames, or none when they do not all fit.
-    fn push_all<I: ExactSizeIterator<Item = Frame>>(&self, frames: I) -> bool {
+    /// Queues all the frames, or none when they do not all fit (`force`: fit or not).
+    fn push_all<I: ExactSizeIterator<Item = Frame>>(&self, frames: I, force: bool) -> bool {
         {
             let mut q = self.lock();
-            if q.len() + frames.len() > self.bound {
+            let before = q.frames.len();
+            if !force && before + frames.len() > self.bound {
                 return false;
             }
-            q.extend(frames);
+            let mut added = 0;
+            for frame in frames {
+                added += cost(&frame);
+                q.frames.push_back(frame);
+            }
+            if !force && before > 0 && q.bytes + added > self.max_bytes {
+                q.frames.truncate(before);
+                return false;
+            }
+            q.bytes += added;
         }
         self.ready.wake();
         true
     }
 
     fn pop(&self) -> Option<Frame> {
-        let mut q = self.lock();
-        let frame = q.pop_front();
-        if q.is_empty() && q.capacity() > KEEP_CAPACITY {
-            q.shrink_to(KEEP_CAPACITY);
+        let (frame, room_again) = {
+            let mut q = self.lock();
+            let before = self.has_room_in(&q);
+            let frame = q.frames.pop_front();
+            if let Some(f) = &frame {
+                q.bytes = q.bytes.saturating_sub(cost(f));
+            }
+            if q.frames.is_empty() && q.frames.capacity() > KEEP_CAPACITY {
+                q.frames.shrink_to(KEEP_CAPACITY);
+            }
+            (frame, !before && self.has_room_in(&q))
+        };
+        if room_again {
+            self.room.notify_waiters();
         }
         frame
+    }
+
+    /// Whether the queue has room for a sender that waits: at most half of each bound used.
+    fn has_room_in(&self, q: &Queued) -> bool {
+        q.bytes <= self.max_bytes / 2 && q.frames.len() <= self.bound / 2
+    }
+
+    fn has_room(&self) -> bool {
+        self.has_room_in(&self.lock())
+    }
+
+    /// The bytes queued (frames and their cost), for tests and logs.
+    fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 }
 
@@ -157,6 +213,10 @@ pub(crate) struct Inner {
     pub(crate) posting: AtomicBool,
     /// Wakes the task that removes a closed polling session once its last poll answered.
     pub(crate) flushed: Notify,
+    /// [`SENT`] once the transport has sent all it will, [`HANDLED`] once the close's handlers
+    /// ran: both, and the session is finished (see [`Session::finished`]).
+    done: AtomicU8,
+    on_done: Notify,
     parts: Arc<Parts>,
     /// The layer above the engine: its per-session handler (the Socket.IO client), set with
     /// [`Session::attach`].
@@ -206,7 +266,7 @@ impl Session {
     ) -> Session {
         let parts = Arc::new(detach(parts));
         Session(Arc::new(Inner {
-            queue: Queue::new(engine.config().queue_size),
+            queue: Queue::new(engine.config().queue_size, engine.config().max_queue_bytes),
             id,
             engine,
             carry: tokio::sync::Mutex::new(None),
@@ -222,6 +282,8 @@ impl Session {
             release_poll: Notify::new(),
             posting: AtomicBool::new(false),
             flushed: Notify::new(),
+            done: AtomicU8::new(0),
+            on_done: Notify::new(),
             parts,
             upper: std::sync::OnceLock::new(),
         }))
@@ -240,6 +302,18 @@ impl Session {
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
         self.0.is_closed.load(Ordering::Acquire)
+    }
+
+    /// The client's address, when a layer in front put its `SocketAddr` in the handshake
+    /// request's extensions, as logged.
+    pub(crate) fn remote(&self) -> super::log::Remote {
+        super::log::Remote(
+            self.0
+                .parts
+                .extensions
+                .get::<std::net::SocketAddr>()
+                .copied(),
+        )
     }
 
     /// The handshake request (method, URI, headers, extensions set by layers in front).
@@ -307,7 +381,7 @@ impl Session {
         I::IntoIter: ExactSizeIterator,
     {
         self.check_open()?;
-        if self.0.queue.push_all(frames.into_iter()) {
+        if self.0.queue.push_all(frames.into_iter(), false) {
             Ok(())
         } else {
             Err(SendError::QueueFull)
@@ -321,7 +395,48 @@ impl Session {
         I: IntoIterator<Item = Frame>,
         I::IntoIter: ExactSizeIterator,
     {
-        !self.is_closed() && self.0.queue.push_all(frames.into_iter())
+        !self.is_closed() && self.0.queue.push_all(frames.into_iter(), false)
+    }
+
+    /// Queues a heartbeat ping. Under [`OverflowPolicy::Drop`] it is queued past the bounds (a
+    /// few bytes once per interval), so that a client that reads nothing ends with a ping
+    /// timeout; otherwise as [`Session::send`].
+    pub(crate) fn send_ping(&self) -> Result<(), SendError> {
+        if self.0.engine.config().overflow == OverflowPolicy::Drop {
+            self.check_open()?;
+            self.0.queue.push_all(std::iter::once(Frame::PING), true);
+            Ok(())
+        } else {
+            self.send(Frame::PING)
+        }
+    }
+
+    /// Resolves when the outgoing queue has room: at most half of its bound in bytes (and of its
+    /// bound in frames, when one is set) is taken. A sender that waits for it before each send
+    /// follows its client's pace instead of filling the queue. `Err(Closed)` once the session
+    /// is closed.
+    pub async fn ready(&self) -> Result<(), SendError> {
+        let room = self.0.queue.room.notified();
+        let closed = self.closed();
+        tokio::pin!(room, closed);
+        loop {
+            // Registered before the check, so that a pop between the two still wakes us.
+            room.as_mut().enable();
+            self.check_open()?;
+            if self.0.queue.has_room() {
+                return Ok(());
+            }
+            tokio::select! {
+                () = room.as_mut() => {}
+                _ = closed.as_mut() => return Err(SendError::Closed),
+            }
+            room.set(self.0.queue.room.notified());
+        }
+    }
+
+    /// The bytes waiting in the outgoing queue (each frame's length plus 64).
+    pub fn queued_bytes(&self) -> usize {
+        self.0.queue.bytes()
     }
 
     fn check_open(&self) -> Result<(), SendError> {
@@ -332,8 +447,14 @@ impl Session {
         }
     }
 
+    /// A frame did not fit in the queue: closes the session, or leaves it open under
+    /// [`OverflowPolicy::Drop`] (the frame was dropped).
     pub(crate) fn queue_full(&self) {
-        tracing::debug!(sid = %self.id(), "outgoing queue full, closing the session");
+        if self.0.engine.config().overflow == OverflowPolicy::Drop {
+            super::session_warn!(*self, "outgoing queue full, a packet dropped");
+            return;
+        }
+        super::session_warn!(*self, "outgoing queue full, closing the session");
         self.close_with(DisconnectReason::QueueFull);
     }
 
@@ -362,9 +483,15 @@ impl Session {
             tokio::spawn(async move {
                 let _ = tokio::time::timeout(grace, session.0.flushed.notified()).await;
                 session.0.engine.remove(session.id());
+                session.finish();
             });
+            self.finish_if_drained();
         } else {
             self.0.engine.remove(self.id());
+            if self.transport() == TransportKind::Polling {
+                // Nothing more goes out; a WebSocket finishes when its task ends.
+                self.finish();
+            }
         }
         if let Some(upper) = self.0.upper.get() {
             guard(self, "on_disconnect", || upper.on_disconnect(reason));
@@ -372,6 +499,7 @@ impl Session {
         guard(self, "on_disconnect", || {
             self.0.engine.handler().on_disconnect(self, reason);
         });
+        self.mark_done(HANDLED);
     }
 
     /// Hands this session's messages and its close to `handler` instead of the engine's
@@ -390,6 +518,63 @@ impl Session {
     /// A handle that does not keep the session alive.
     pub fn downgrade(&self) -> WeakSession {
         WeakSession(Arc::downgrade(&self.0))
+    }
+
+    /// Whether the session is finished (see [`Session::finished`]).
+    pub(crate) fn is_finished(&self) -> bool {
+        self.0.done.load(Ordering::Acquire) == SENT | HANDLED
+    }
+
+    /// A polling session closed by the server is finished once everything queued before the
+    /// close has been handed to a poll: the close packet that follows is a courtesy that a
+    /// client leaving on its own (python-engineio, once its last namespace is disconnected)
+    /// never polls for. Called at the close and by each poll once it lets go of the queue, so
+    /// that one of the two sees the queue drained.
+    pub(crate) fn finish_if_drained(&self) {
+        if !self.close_reason().is_some_and(flushes) || self.transport() != TransportKind::Polling {
+            return;
+        }
+        let Some(mut outbox) = self.try_outbox() else {
+            // A poll holds the queue: it checks again when it lets go.
+            return;
+        };
+        match outbox.try_next() {
+            Some(frame) => outbox.put_back(frame),
+            None => {
+                drop(outbox);
+                self.finish();
+            }
+        }
+    }
+
+    /// Marks the session's transport done sending (the session is finished once the close's
+    /// handlers ran too).
+    pub(crate) fn finish(&self) {
+        self.mark_done(SENT);
+    }
+
+    fn mark_done(&self, bit: u8) {
+        let before = self.0.done.fetch_or(bit, Ordering::AcqRel);
+        if before != SENT | HANDLED && before | bit == SENT | HANDLED {
+            self.0.on_done.notify_waiters();
+        }
+    }
+
+    /// Resolves once the session is closed, its disconnect handlers have run and its transport
+    /// has sent everything it will: when the server closed it, what was queued (a polling
+    /// session: handed to its polls, or the grace of one ping interval and timeout past; a
+    /// WebSocket: written with the close packet and the Close frame, or given up after 2 s).
+    pub(crate) async fn finished(&self) {
+        let notified = self.0.on_done.notified();
+        tokio::pin!(notified);
+        loop {
+            notified.as_mut().enable();
+            if self.is_finished() {
+                return;
+            }
+            notified.as_mut().await;
+            notified.set(self.0.on_done.notified());
+        }
     }
 
     /// The reason the session closed, if it did.
@@ -468,7 +653,11 @@ impl Session {
             }
             Packet::Noop => {}
             Packet::Ping { probe: true } | Packet::Pong { probe: true } | Packet::Upgrade => {
-                tracing::debug!(sid = %self.id(), ?packet, "upgrade packet outside an upgrade");
+                super::session_warn!(
+                    *self,
+                    ?packet,
+                    "upgrade packet outside an upgrade, closing the session"
+                );
                 return Err(DisconnectReason::PacketParsing);
             }
         }
@@ -510,6 +699,11 @@ pub(crate) fn guard(session: &Session, callback: &str, f: impl FnOnce()) {
         tracing::error!(sid = %session.id(), callback, %message, "a handler panicked");
     }
 }
+
+/// A session's transport has sent all it will.
+const SENT: u8 = 1;
+/// A session's close handlers have run.
+const HANDLED: u8 = 2;
 
 /// Whether a close lets the client receive what was queued and a close packet.
 pub(crate) fn flushes(reason: DisconnectReason) -> bool {
@@ -556,16 +750,16 @@ mod tests {
 
     #[tokio::test]
     async fn the_queue_is_bounded_all_or_nothing_and_wakes_its_reader() {
-        let queue = Arc::new(Queue::new(3));
+        let queue = Arc::new(Queue::new(3, usize::MAX));
         let carry = Arc::new(tokio::sync::Mutex::new(None));
         let mut outbox = Outbox {
             queue: &queue,
             carry: carry.try_lock().unwrap(),
         };
-        assert!(queue.push_all([Frame::text("a"), Frame::text("b")].into_iter()));
+        assert!(queue.push_all([Frame::text("a"), Frame::text("b")].into_iter(), false));
         // Two more do not fit: neither is queued.
-        assert!(!queue.push_all([Frame::text("c"), Frame::text("d")].into_iter()));
-        assert!(queue.push_all([Frame::text("c")].into_iter()));
+        assert!(!queue.push_all([Frame::text("c"), Frame::text("d")].into_iter(), false));
+        assert!(queue.push_all([Frame::text("c")].into_iter(), false));
         let mut got = Vec::new();
         while let Some(Frame::Text(t)) = outbox.try_next() {
             got.push(t.as_str().to_owned());
@@ -584,16 +778,38 @@ mod tests {
             }
         });
         tokio::task::yield_now().await;
-        assert!(queue.push_all([Frame::text("e")].into_iter()));
+        assert!(queue.push_all([Frame::text("e")].into_iter(), false));
         let Some(Frame::Text(t)) = waiting.await.unwrap() else {
             panic!("no frame");
         };
         assert_eq!(t.as_str(), "4e");
         // A drained queue gives its memory back.
-        let big = Queue::new(1000);
-        assert!(big.push_all((0..500).map(|_| Frame::text("x"))));
+        let big = Queue::new(1000, usize::MAX);
+        assert!(big.push_all((0..500).map(|_| Frame::text("x")), false));
         while big.pop().is_some() {}
-        assert!(big.lock().capacity() <= KEEP_CAPACITY);
+        assert!(big.lock().frames.capacity() <= KEEP_CAPACITY);
+        assert_eq!(big.bytes(), 0);
+    }
+
+    #[test]
+    fn the_queue_is_bounded_in_bytes() {
+        let frame = Frame::text("x".repeat(999));
+        let cost = 1000 + FRAME_COST;
+        let queue = Queue::new(usize::MAX, 3 * cost);
+        for _ in 0..3 {
+            assert!(queue.push_all([frame.clone()].into_iter(), false));
+        }
+        assert_eq!(queue.bytes(), 3 * cost);
+        assert!(!queue.push_all([Frame::text("y")].into_iter(), false));
+        // All or nothing: nothing of a refused push stays.
+        assert_eq!(queue.lock().frames.len(), 3);
+        assert!(queue.push_all([Frame::PING].into_iter(), true));
+        while queue.pop().is_some() {}
+        assert_eq!(queue.bytes(), 0);
+        // An empty queue takes a frame larger than the bound.
+        let huge = Frame::text("z".repeat(10 * cost));
+        assert!(queue.push_all([huge.clone()].into_iter(), false));
+        assert!(!queue.push_all([huge].into_iter(), false));
     }
 
     #[test]

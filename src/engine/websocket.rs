@@ -25,9 +25,10 @@ use tokio_tungstenite::{
 
 use super::Body;
 use super::{
-    DisconnectReason, Frame, Str, TransportKind,
+    DisconnectReason, Frame, Str,
     error::ProtocolError,
     session::{Session, flushes},
+    session_warn,
 };
 use crate::protocol::engine_io::{self, Packet};
 
@@ -115,7 +116,22 @@ impl Accepted {
 
     /// Answers 101 and runs a new WebSocket session (its open packet is already queued).
     pub(crate) fn run(self, session: Session) -> Response<Body> {
-        self.respond(move |ws| drive(session, ws))
+        // Should the upgrade never complete, the session ends with the task that waited for it.
+        let ends = Ends(session.clone());
+        self.respond(move |ws| async move {
+            drive(session, ws).await;
+            drop(ends);
+        })
+    }
+}
+
+/// Ends a WebSocket session when dropped: closed (if it is not already) and finished.
+struct Ends(Session);
+
+impl Drop for Ends {
+    fn drop(&mut self) {
+        self.0.close_with(DisconnectReason::TransportError);
+        self.0.finish();
     }
 }
 
@@ -133,27 +149,44 @@ fn ws_config(max_payload: usize) -> WebSocketConfig {
 }
 
 /// A WebSocket opened for an existing polling session: the upgrade.
+///
+/// A WebSocket for a session that has already upgraded, or is upgrading, completes its
+/// handshake and is then closed, as the reference server does; the session's transport is left
+/// as it is. The first request to arrive holds the upgrade (taken before the 101 is answered).
 pub(crate) fn upgrade(session: Session, mut parts: Parts) -> Response<Body> {
-    if session.transport() != TransportKind::Polling
-        || session.is_upgrading()
-        || session.is_closed()
-    {
+    if session.is_closed() {
         return ProtocolError::BadRequest.response(None);
     }
-    match accept(&mut parts, session.engine().config().max_payload) {
-        Ok(acc) => acc.respond(move |ws| run_upgrade(session, ws)),
-        Err(message) => ProtocolError::BadRequest.response(Some(message)),
+    let acc = match accept(&mut parts, session.engine().config().max_payload) {
+        Ok(acc) => acc,
+        Err(message) => return ProtocolError::BadRequest.response(Some(message)),
+    };
+    if !session.begin_upgrade() {
+        tracing::debug!(sid = %session.id(), "WebSocket for a session upgraded or upgrading, closed");
+        return acc.respond(|mut ws| async move {
+            let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
+        });
+    }
+    // Should the connection never upgrade, the upgrade is given up with the task.
+    let slot = UpgradeSlot(session.clone());
+    acc.respond(move |ws| run_upgrade(session, ws, slot))
+}
+
+/// Gives up an upgrade when dropped before it was settled: the session keeps polling.
+struct UpgradeSlot(Session);
+
+impl Drop for UpgradeSlot {
+    fn drop(&mut self) {
+        if self.0.is_upgrading() {
+            self.0.end_upgrade(false);
+        }
     }
 }
 
-async fn run_upgrade(session: Session, mut ws: Ws) {
+async fn run_upgrade(session: Session, mut ws: Ws, slot: UpgradeSlot) {
     // (`mut`: the probe exchange reads and writes before `drive` splits the stream.)
     let timeout = session.engine().config().upgrade_timeout;
     let deadline = tokio::time::Instant::now() + timeout;
-    if !session.begin_upgrade() {
-        let _ = ws.close(None).await;
-        return;
-    }
     let probed = async {
         // `2probe`, answered `3probe`; then `5` once the client has paused polling.
         match next_text(&mut ws).await? {
@@ -180,12 +213,14 @@ async fn run_upgrade(session: Session, mut ws: Ws) {
     match outcome {
         Ok(()) => {
             session.end_upgrade(true);
+            drop(slot);
             tracing::debug!(sid = %session.id(), "upgraded to WebSocket");
-            drive(session, ws).await;
+            drive(session.clone(), ws).await;
+            session.finish();
         }
         Err(why) => {
             tracing::debug!(sid = %session.id(), %why, "upgrade abandoned");
-            session.end_upgrade(false);
+            drop(slot);
             let _ = ws.close(None).await;
         }
     }
@@ -333,10 +368,10 @@ fn read(
     max: usize,
 ) -> Result<(), (DisconnectReason, CloseCode)> {
     let packet = match message {
-        Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big()),
-        Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big()),
+        Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big(session, max)),
+        Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big(session, max)),
         Some(Ok(Message::Text(t))) => engine_io::decode_text(Str::from(t)).map_err(|e| {
-            tracing::debug!(sid = %session.id(), error = %e, "malformed packet");
+            session_warn!(*session, error = %e, "malformed packet, closing the session");
             (DisconnectReason::PacketParsing, CloseCode::Protocol)
         }),
         Some(Ok(Message::Binary(b))) => Ok(Packet::Binary(b)),
@@ -344,7 +379,13 @@ fn read(
         Some(Ok(Message::Close(_))) | None => {
             Err((DisconnectReason::TransportClose, CloseCode::Normal))
         }
-        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => Err(too_big()),
+        Some(Err(WsError::Capacity(CapacityError::MessageTooLong { .. }))) => {
+            Err(too_big(session, max))
+        }
+        Some(Err(e @ (WsError::Protocol(_) | WsError::Utf8(_)))) => {
+            session_warn!(*session, error = %e, "WebSocket protocol violation, closing the session");
+            Err((DisconnectReason::TransportError, CloseCode::Protocol))
+        }
         Some(Err(e)) => {
             tracing::debug!(sid = %session.id(), error = %e, "WebSocket error");
             Err((DisconnectReason::TransportError, CloseCode::Protocol))
@@ -358,6 +399,11 @@ fn write_failed(session: &Session, e: &WsError) -> (DisconnectReason, CloseCode)
     (DisconnectReason::TransportError, CloseCode::Abnormal)
 }
 
-fn too_big() -> (DisconnectReason, CloseCode) {
+fn too_big(session: &Session, max: usize) -> (DisconnectReason, CloseCode) {
+    session_warn!(
+        *session,
+        max,
+        "WebSocket message too large, closing the session"
+    );
     (DisconnectReason::TransportError, CloseCode::Size)
 }

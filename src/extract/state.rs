@@ -6,8 +6,11 @@ use crate::SocketRef;
 /// App state given once with `SocketIoBuilder::with_state`,
 /// cloned for each handler call (wrap large state in an `Arc`).
 ///
-/// Registering a handler that extracts a state that was not given panics at registration, with
-/// the type's name: a handler is never skipped at run time for a missing state.
+/// A handler that extracts a state that was not given is refused when it is registered, with
+/// the type's name: a namespace's connect handler or middleware panics at registration (at
+/// start-up); a handler registered on a socket (`SocketRef::on`, `on_disconnect`, …, once per
+/// connection) is not registered, the error is logged at ERROR and the socket is disconnected
+/// from its namespace. A handler is never skipped at run time for a missing state.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct State<T>(pub T);
 

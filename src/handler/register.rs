@@ -8,15 +8,20 @@ use super::{
 };
 use crate::{
     protocol::RESERVED_EVENTS,
-    socket::{Namespace, Socket},
+    socket::{Namespace, SocketRef},
 };
 
-impl Socket {
-    /// Registers the handler of `event`, replacing any previous one.
+/// Handlers registered on a socket: usually in its namespace's connect handler, so once per
+/// connection. A handler that extracts a [`State`](crate::extract::State) never given to
+/// `with_state` cannot run: it is not registered, the error (with the state's type) is logged
+/// at ERROR, and the socket is disconnected from its namespace (the client sees
+/// `io server disconnect`) rather than left connected without its handler.
+impl SocketRef {
+    /// Registers the handler of `event`, replacing any previous one. A handler whose state was
+    /// not given is refused (see above).
     ///
     /// # Panics
-    /// When `event` is reserved, or the handler extracts a [`State`](crate::extract::State) that
-    /// was not given at build time: both are programming errors.
+    /// When `event` is reserved: a programming error, the same on every connection.
     pub fn on<H, M>(&self, event: impl Into<String>, handler: H)
     where
         H: MessageHandler<M>,
@@ -28,7 +33,7 @@ impl Socket {
             "the event name {event:?} is reserved"
         );
         if let Err(e) = handler.check(&self.io_inner().states) {
-            panic!("handler of {event:?}: {e}");
+            return self.refuse(&format!("handler of {event:?}"), &e);
         }
         self.set_handler(event, Arc::new(MessageBox(handler, Default::default())));
     }
@@ -41,7 +46,7 @@ impl Socket {
         M: 'static,
     {
         if let Err(e) = handler.check(&self.io_inner().states) {
-            panic!("fallback handler: {e}");
+            return self.refuse("fallback handler", &e);
         }
         self.set_fallback(Arc::new(MessageBox(handler, Default::default())));
     }
@@ -54,7 +59,7 @@ impl Socket {
         M: 'static,
     {
         if let Err(e) = handler.check(&self.io_inner().states) {
-            panic!("disconnect handler: {e}");
+            return self.refuse("disconnect handler", &e);
         }
         self.add_disconnect_handler(Arc::new(DisconnectBox(handler, Default::default())), false);
     }
@@ -67,9 +72,21 @@ impl Socket {
         M: 'static,
     {
         if let Err(e) = handler.check(&self.io_inner().states) {
-            panic!("disconnecting handler: {e}");
+            return self.refuse("disconnecting handler", &e);
         }
         self.add_disconnect_handler(Arc::new(DisconnectBox(handler, Default::default())), true);
+    }
+
+    /// A handler that cannot run was not registered: says so and disconnects the socket.
+    fn refuse(&self, what: &str, error: &str) {
+        tracing::error!(
+            sid = %self.id(),
+            ns = %self.ns(),
+            "{what} not registered: {error}; the socket is disconnected"
+        );
+        if self.connected() {
+            self.disconnect();
+        }
     }
 }
 

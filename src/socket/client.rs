@@ -75,7 +75,7 @@ impl Client {
     /// Closes the session for a protocol violation.
     fn violation(&self, reason: engine::DisconnectReason, why: &dyn std::fmt::Display) {
         if let Some(session) = self.session() {
-            tracing::debug!(sid = %session.id(), error = %why, "Socket.IO protocol violation");
+            engine::session_warn!(session, error = %why, "Socket.IO protocol violation, closing the session");
             session.close_with(reason);
         }
     }

@@ -258,6 +258,19 @@ impl SocketRef {
         self.emit_packet(event, data, None).map(|_| ())
     }
 
+    /// Emits `event` once the client's queue has room ([`Session::ready`]: at most half of
+    /// `max_queue_bytes` taken), so that a sender of many packets follows the client's pace
+    /// instead of filling its queue (which disconnects the client, or drops packets under
+    /// `OverflowPolicy::Drop`). Fails when the socket disconnects meanwhile.
+    pub async fn emit_when_ready<T: Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), EmitError> {
+        self.session.ready().await?;
+        self.emit(event, data)
+    }
+
     /// Emits `event` and waits for the client's acknowledgement, within the configured ack
     /// timeout (5 s by default), deserializing it into `R` (from the only argument when there is
     /// one, from the array of arguments otherwise).
@@ -383,13 +396,19 @@ impl SocketRef {
     /// Disconnects the socket from its namespace; the client sees "io server disconnect". The
     /// underlying connection stays open for the client's other namespaces.
     pub fn disconnect(&self) {
+        self.send_disconnect();
+        self.close(DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    /// Queues a DISCONNECT for the client, leaving the socket as it is (a shutdown closes it
+    /// with its session, once the packet is out).
+    pub(crate) fn send_disconnect(&self) {
         let packet = Packet {
             ns: self.ns.name.clone(),
             data: PacketData::Disconnect,
             id: None,
         };
         let _ = self.send_packet(&packet);
-        self.close(DisconnectReason::ServerNamespaceDisconnect);
     }
 
     pub(crate) fn mark_connected(&self) {
