@@ -9,7 +9,7 @@ use std::{
 };
 
 use crate::{
-    adapter::Adapter,
+    adapter::{Adapter, ConnectionStateRecovery},
     engine::{Engine, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports},
     extract::{ExtractError, FromSocket, StateCheck},
     handler::{ConnectBox, ConnectHandler, ConnectMiddleware, MiddlewareBox},
@@ -51,6 +51,7 @@ impl SocketIo {
                 ack_timeout: Duration::from_secs(5),
                 connect_timeout: Duration::from_secs(45),
                 max_attachments: 10,
+                recovery: None,
             },
             states: HashMap::new(),
             adapter: None,
@@ -389,6 +390,26 @@ impl SocketIoBuilder {
     /// The most binary attachments one packet may carry (default 10); more is a parse error.
     pub fn max_attachments(mut self, n: usize) -> Self {
         self.config.max_attachments = n;
+        self
+    }
+    /// Turns connection state recovery on (off by default): a client whose connection drops
+    /// and that comes back within
+    /// [`max_disconnection_duration`](ConnectionStateRecovery::max_disconnection_duration)
+    /// gets its socket back (the same id, rooms and data) and, before its `connect` event,
+    /// every stored event it missed, in order, once. Stored events are those without ack and
+    /// not volatile, broadcast or emitted to one socket; each carries its *offset* as its last
+    /// argument, as the official clients expect. See [`ConnectionStateRecovery`] for the
+    /// bounds, and the README for how it differs from the reference server's.
+    ///
+    /// ```no_run
+    /// use tower_socketio::{SocketIo, adapter::ConnectionStateRecovery};
+    /// let (layer, io) = SocketIo::builder()
+    ///     .connection_state_recovery(ConnectionStateRecovery::default())
+    ///     .build_layer();
+    /// # let _ = (layer, io);
+    /// ```
+    pub fn connection_state_recovery(mut self, settings: ConnectionStateRecovery) -> Self {
+        self.config.recovery = Some(settings);
         self
     }
     /// App state shared with every handler, extracted by type with

@@ -3,7 +3,7 @@
 use std::{
     collections::{HashMap, HashSet},
     fmt,
-    sync::{Arc, RwLock, Weak},
+    sync::{Arc, Mutex, RwLock, Weak},
     time::Duration,
 };
 
@@ -11,11 +11,12 @@ use futures_util::{StreamExt, stream::FuturesUnordered};
 
 use super::{
     AckResponse, Adapter, AdapterError, BoxFuture, BroadcastOptions, EncodedPacket, LocalNamespace,
-    LocalNamespaceRef, LocalSocket, Queued, Room, SocketInfo, SocketTable,
+    LocalNamespaceRef, LocalSocket, PersistedSession, Queued, RestoredSession, Room, SocketInfo,
+    SocketTable, recovery::Log,
 };
 use crate::{
-    protocol::value::Value,
-    sync::{read, write},
+    protocol::{Packet, PacketData, value::Value},
+    sync::{lock, read, write},
 };
 
 /// Rooms by name with their members, and the same the other way round. Each name is stored
@@ -107,6 +108,10 @@ pub struct LocalAdapter {
     ns: Weak<dyn LocalNamespace>,
     path: Arc<str>,
     index: RwLock<Index>,
+    /// The stored events and the disconnected sockets' states, with connection state
+    /// recovery on. Taken before the index's lock: stored events are numbered and delivered
+    /// under it, in one order.
+    log: Option<Mutex<Log>>,
 }
 
 impl fmt::Debug for LocalAdapter {
@@ -140,6 +145,7 @@ impl LocalAdapter {
             path: ns.path,
             ns: ns.inner,
             index: RwLock::default(),
+            log: ns.recovery.map(|config| Mutex::new(Log::new(config))),
         }
     }
 
@@ -229,6 +235,46 @@ impl LocalAdapter {
         read(&self.index).rooms.contains_key(room)
     }
 
+    /// The packet encoded again with `offset` as its last argument, when it is an event of
+    /// this server (`None` otherwise: a packet from another node is not stored).
+    fn with_offset(&self, packet: &EncodedPacket, offset: String) -> Option<EncodedPacket> {
+        let (event, args) = packet.event()?;
+        let ns = self.ns.upgrade()?;
+        let mut args = args.to_vec();
+        args.push(Value::from(offset));
+        let packet = Packet {
+            ns: self.path.to_string().into(),
+            data: PacketData::Event {
+                event: event.to_owned(),
+                args,
+            },
+            id: None,
+        };
+        let frames = ns.encode(&packet);
+        match packet.data {
+            PacketData::Event { event, args } => {
+                Some(EncodedPacket::event_packet(frames, event, args))
+            }
+            _ => None,
+        }
+    }
+
+    /// Queues a packet on the selected sockets, then runs what may call user code.
+    fn deliver(
+        &self,
+        packet: &EncodedPacket,
+        opts: &BroadcastOptions,
+    ) -> Vec<(Box<dyn LocalSocket>, Queued)> {
+        let mut after = Vec::new();
+        self.visit(opts, |socket| {
+            let queued = socket.queue(packet, opts.volatile);
+            if matches!(queued, Queued::Listeners | Queued::Full) {
+                after.push((socket.boxed(), queued));
+            }
+        });
+        after
+    }
+
     fn info(&self, s: &dyn LocalSocket) -> SocketInfo {
         SocketInfo {
             id: s.id().to_owned(),
@@ -298,13 +344,21 @@ impl Adapter for LocalAdapter {
         // The frames are queued under the locks (no copy of the selection, no reference count
         // touched per recipient); what may run user code comes after: outgoing listeners, and
         // the close of a socket whose queue is full.
-        let mut after = Vec::new();
-        self.visit(&opts, |socket| {
-            let queued = socket.queue(&packet, opts.volatile);
-            if matches!(queued, Queued::Listeners | Queued::Full) {
-                after.push((socket.boxed(), queued));
+        let mut packet = packet;
+        let after = match &self.log {
+            // A stored event: numbered, logged and delivered under the log's lock, so that
+            // every socket gets the stored events in the log's order.
+            Some(log) if !opts.volatile && packet.event().is_some() => {
+                let mut log = lock(log);
+                if let Some(stored) = self.with_offset(&packet, log.next_offset()) {
+                    packet = stored;
+                    // The frames alone: what the bound counts, and all a replay sends.
+                    log.push(EncodedPacket::new(packet.frames().to_vec()), &opts);
+                }
+                self.deliver(&packet, &opts)
             }
-        });
+            _ => self.deliver(&packet, &opts),
+        };
         for (socket, queued) in after {
             socket.after_queue(&packet, queued);
         }
@@ -389,6 +443,34 @@ impl Adapter for LocalAdapter {
     fn server_count(&self) -> BoxFuture<'_, Result<u16, AdapterError>> {
         ready(Ok(1))
     }
+
+    fn persist_session(&self, session: PersistedSession) {
+        if let Some(log) = &self.log {
+            lock(log).persist(session);
+        }
+    }
+
+    fn restore_session(
+        &self,
+        pid: String,
+        offset: Option<String>,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        let restored = self
+            .log
+            .as_ref()
+            .and_then(|log| lock(log).restore(&pid, offset.as_deref()));
+        ready(Ok(restored))
+    }
+
+    fn resume_session(&self, session: &RestoredSession, resume: &mut dyn FnMut(&[EncodedPacket])) {
+        match &self.log {
+            Some(log) => {
+                let log = lock(log);
+                resume(&log.missed(session));
+            }
+            None => resume(&[]),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -411,7 +493,7 @@ mod tests {
 
     /// A handle on no namespace.
     fn detached(path: &str) -> LocalNamespaceRef {
-        LocalNamespaceRef::new(path.into(), Weak::<Nowhere>::new())
+        LocalNamespaceRef::new(path.into(), Weak::<Nowhere>::new(), None)
     }
 
     fn sorted<'a>(names: impl Iterator<Item = &'a str>) -> Vec<&'a str> {

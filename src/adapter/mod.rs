@@ -9,6 +9,7 @@
 mod error;
 mod handshake;
 mod local;
+mod recovery;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod sockets;
@@ -21,6 +22,7 @@ use futures_util::stream::BoxStream;
 pub use self::error::{AckError, AdapterError, EmitError};
 pub use self::handshake::Handshake;
 pub use self::local::LocalAdapter;
+pub use self::recovery::{ConnectionStateRecovery, PersistedSession, RestoredSession};
 pub use self::sockets::LocalNamespaceRef;
 pub(crate) use self::sockets::{LocalNamespace, LocalSocket, Queued, SocketTable};
 use crate::protocol::{Frame, Frames, Str, value::Value};
@@ -228,17 +230,30 @@ pub trait Adapter: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<Vec<Value>>, AdapterError>>;
     /// How many servers share this namespace.
     fn server_count(&self) -> BoxFuture<'_, Result<u16, AdapterError>>;
-    /// Stores a disconnected socket's state for connection state recovery. Does nothing by
-    /// default.
-    fn persist_session(&self, socket: SocketInfo) {
-        let _ = socket;
+    /// Stores a disconnected socket's state for connection state recovery (called only when it
+    /// is on, for a socket that lost its connection; never for one that left for good). Does
+    /// nothing by default.
+    fn persist_session(&self, session: PersistedSession) {
+        let _ = session;
     }
-    /// Restores a socket's state for connection state recovery. None by default.
+    /// Takes back, for connection state recovery, the state of the socket whose private id is
+    /// `pid`, if it has not expired; `offset` is the last offset the client received, if it
+    /// sent one. A session is restored once: the adapter forgets it. `None` by default.
     fn restore_session(
         &self,
-        private_id: String,
-    ) -> BoxFuture<'_, Result<Option<SocketInfo>, AdapterError>> {
-        let _ = private_id;
+        pid: String,
+        offset: Option<String>,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        let _ = (pid, offset);
         Box::pin(std::future::ready(Ok(None)))
+    }
+    /// Ends a recovery: calls `resume` once with the stored events the socket missed since
+    /// the session's cursor, in order, under whatever orders the adapter's deliveries, so
+    /// that `resume` (which queues them and makes the socket a recipient) races with no
+    /// broadcast: each event reaches the socket once, replayed or delivered. By default,
+    /// `resume` gets no event.
+    fn resume_session(&self, session: &RestoredSession, resume: &mut dyn FnMut(&[EncodedPacket])) {
+        let _ = session;
+        resume(&[]);
     }
 }

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use super::{AckError, BoxFuture, EncodedPacket, Handshake};
+use super::{AckError, BoxFuture, ConnectionStateRecovery, EncodedPacket, Handshake};
 use crate::protocol::{Frame, Packet, value::Value};
 
 /// What happened to a packet queued for one socket, and what is left to do once the adapter's
@@ -85,11 +85,21 @@ pub(crate) trait LocalNamespace: Send + Sync {
 pub struct LocalNamespaceRef {
     pub(crate) path: Arc<str>,
     pub(crate) inner: Weak<dyn LocalNamespace>,
+    /// The server's connection state recovery settings, when it is on.
+    pub(crate) recovery: Option<ConnectionStateRecovery>,
 }
 
 impl LocalNamespaceRef {
-    pub(crate) fn new(path: Arc<str>, inner: Weak<dyn LocalNamespace>) -> Self {
-        LocalNamespaceRef { path, inner }
+    pub(crate) fn new(
+        path: Arc<str>,
+        inner: Weak<dyn LocalNamespace>,
+        recovery: Option<ConnectionStateRecovery>,
+    ) -> Self {
+        LocalNamespaceRef {
+            path,
+            inner,
+            recovery,
+        }
     }
 
     /// The namespace's path.

@@ -11,6 +11,8 @@
 //! | [`Args`] | all arguments, binary kept | | |
 //! | [`AckSender`], [`Event`] | yes | | |
 //! | [`DisconnectReason`] | | | yes |
+//!
+//! [`Recovered`] (whether connection state recovery gave the socket back) needs only the socket.
 
 mod ack;
 mod data;
@@ -100,6 +102,27 @@ impl<T: FromSocket> FromDisconnect for T {
 impl FromSocket for SocketRef {
     fn from_socket(socket: &SocketRef) -> Result<Self, ExtractError> {
         Ok(socket.clone())
+    }
+}
+
+/// Whether the socket was recovered by connection state recovery
+/// ([`Socket::recovered`](crate::Socket::recovered)): usable in every handler, meant for connect handlers.
+///
+/// ```no_run
+/// use tower_socketio::{SocketRef, extract::Recovered};
+/// fn on_connect(socket: SocketRef, Recovered(recovered): Recovered) {
+///     if !recovered {
+///         socket.join("lobby");
+///     }
+/// }
+/// # let _ = on_connect;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recovered(pub bool);
+
+impl FromSocket for Recovered {
+    fn from_socket(socket: &SocketRef) -> Result<Self, ExtractError> {
+        Ok(Recovered(socket.recovered()))
     }
 }
 

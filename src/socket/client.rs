@@ -17,6 +17,7 @@ use super::{
     socket::{Socket, SocketRef},
 };
 use crate::{
+    adapter::{LocalSocket, Queued},
     engine::{self, EngineHandler, SendError, Session, SessionHandler, Str, WeakSession},
     protocol::{DecodeState, Packet, PacketData, ParseError, value::Value},
     sync::lock,
@@ -27,6 +28,18 @@ use crate::{
 /// clients send nothing before the server's CONNECT answer, so only a misbehaving client reaches
 /// this; it is disconnected rather than growing the server's memory.
 const MAX_HELD_WHILE_CONNECTING: usize = 1024;
+
+/// What a CONNECT asks of connection state recovery: the private id, and the last offset the
+/// client received (absent when it received none). Only strings count.
+fn recovery_request(auth: Option<&Value>) -> Option<(String, Option<String>)> {
+    let auth = auth?;
+    let pid = auth.get("pid")?.as_str()?.to_owned();
+    let offset = auth
+        .get("offset")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Some((pid, offset))
+}
 
 pub(crate) struct Client {
     /// The session, held weakly: the session holds its client (its handler) for as long as
@@ -183,18 +196,47 @@ impl Client {
             connecting.insert(path.clone(), Vec::new());
             self.counted(&connecting);
         }
-        let socket = Socket::new_ref(me.clone(), session.clone(), ns.clone(), auth.as_ref());
+        let restore = ns.recovery.and_then(|_| recovery_request(auth.as_ref()));
         let client = me;
         run_inline(async move {
+            let restored = match restore {
+                Some((pid, offset)) => match ns.adapter().restore_session(pid, offset).await {
+                    Ok(restored) => restored,
+                    Err(e) => {
+                        tracing::debug!(ns = %path, error = %e, "session not restored");
+                        None
+                    }
+                },
+                None => None,
+            };
+            let socket = Socket::new_ref(
+                client.clone(),
+                session.clone(),
+                ns.clone(),
+                auth.as_ref(),
+                restored.as_ref(),
+            );
+            if let Some(r) = &restored {
+                ns.adapter().add_all(socket.id(), &r.info.rooms);
+            }
+            // Gives up the attempt: what was held for it, its rooms, a dynamic child created
+            // for it if it stays empty.
+            let give_up = || {
+                client.stop_connecting(&path);
+                if restored.is_some() {
+                    ns.adapter().del_all(socket.id());
+                }
+                client.io.remove_child_ns(&path);
+            };
             let parts = || ConnectParts {
                 socket: socket.clone(),
                 auth: auth.clone(),
             };
-            for mw in ns.middlewares() {
+            let skip = restored.is_some() && ns.recovery.is_some_and(|r| r.skip_middlewares);
+            let middlewares = if skip { Vec::new() } else { ns.middlewares() };
+            for mw in middlewares {
                 if let Err(e) = mw.call(parts()).await {
-                    client.stop_connecting(&path);
-                    // A dynamic child created for this attempt goes if it stays empty.
-                    client.io.remove_child_ns(&path);
+                    give_up();
                     tracing::debug!(ns = %path, error = %e.message, "connection refused by middleware");
                     return client.connect_error(&path, e);
                 }
@@ -202,28 +244,52 @@ impl Client {
             let handler = match ns.connect.call(parts()) {
                 Ok(fut) => fut,
                 Err(e) => {
-                    client.stop_connecting(&path);
-                    client.io.remove_child_ns(&path);
+                    give_up();
                     e.log("connect handler");
                     return client.connect_error(&path, ConnectError::new(e.to_string()));
                 }
             };
             if session.is_closed() {
-                client.stop_connecting(&path);
-                client.io.remove_child_ns(&path);
+                give_up();
                 return;
             }
-            socket.mark_connected();
-            ns.insert(socket.clone());
-            ns.adapter().add_all(socket.id(), &[socket.id().to_owned()]);
+            let mut reply = serde_json::json!({ "sid": socket.id() });
+            if let Some(pid) = socket.pid() {
+                reply["pid"] = pid.into();
+            }
             let ok = Packet {
                 ns: ns.name.clone(),
-                data: PacketData::Connect(Some(Value::from(
-                    serde_json::json!({ "sid": socket.id() }),
-                ))),
+                data: PacketData::Connect(Some(Value::from(reply))),
                 id: None,
             };
-            let _ = socket.send_packet(&ok);
+            match &restored {
+                Some(r) => {
+                    // The missed events, then the CONNECT reply, with no broadcast in between:
+                    // the adapter holds its deliveries while the socket becomes a recipient.
+                    let mut after = Vec::new();
+                    ns.adapter().resume_session(r, &mut |missed| {
+                        socket.mark_connected();
+                        ns.insert(socket.clone());
+                        for p in missed {
+                            let queued = LocalSocket::queue(&socket, p, false);
+                            if queued == Queued::Full {
+                                after.push((p.clone(), queued));
+                            }
+                        }
+                        let _ = socket.send_packet(&ok);
+                    });
+                    for (p, queued) in after {
+                        socket.after_queue(&p, queued);
+                    }
+                    tracing::debug!(sid = %socket.id(), ns = %path, "socket recovered");
+                }
+                None => {
+                    socket.mark_connected();
+                    ns.insert(socket.clone());
+                    ns.adapter().add_all(socket.id(), &[socket.id().to_owned()]);
+                    let _ = socket.send_packet(&ok);
+                }
+            }
             run_inline(handler);
             // Deliver what arrived while connecting, in order, then route directly. The connect
             // handler may have disconnected the socket already: then it is not routed to (a new

@@ -12,7 +12,10 @@ use super::{
     socket::{EventMiddleware, SocketRef, event_middleware},
 };
 use crate::{
-    adapter::{Adapter, LocalAdapter, LocalNamespace, LocalNamespaceRef, LocalSocket, SocketTable},
+    adapter::{
+        Adapter, ConnectionStateRecovery, LocalAdapter, LocalNamespace, LocalNamespaceRef,
+        LocalSocket, SocketTable,
+    },
     protocol::{
         Frame, Packet, Parser, Str,
         value::{Text, Value},
@@ -41,6 +44,8 @@ pub(crate) struct NsInner {
     pub(crate) ack_seq: std::sync::atomic::AtomicU64,
     /// Set for a child of a dynamic namespace that is removed when its last socket leaves.
     pub(crate) remove_when_empty: bool,
+    /// The server's connection state recovery settings, when it is on.
+    pub(crate) recovery: Option<ConnectionStateRecovery>,
     pub(crate) io: std::sync::Weak<IoInner>,
 }
 
@@ -57,6 +62,7 @@ impl NsInner {
             let handle = WeakNamespace {
                 path: path.as_str().into(),
                 inner: weak.clone(),
+                recovery: io.config.recovery,
             };
             let adapter: Arc<dyn Adapter> = match &io.adapter {
                 Some(make) => make(handle),
@@ -79,6 +85,7 @@ impl NsInner {
                 ack_seq: std::sync::atomic::AtomicU64::new(0),
                 remove_when_empty,
                 parser: io.parser.clone(),
+                recovery: io.config.recovery,
                 io: Arc::downgrade(io),
             }
         })
@@ -226,6 +233,7 @@ impl Namespace {
         WeakNamespace {
             path: self.0.path.as_str().into(),
             inner: Arc::downgrade(&self.0),
+            recovery: self.0.recovery,
         }
     }
 
@@ -241,6 +249,7 @@ impl Namespace {
 pub struct WeakNamespace {
     path: Arc<str>,
     pub(crate) inner: std::sync::Weak<NsInner>,
+    recovery: Option<ConnectionStateRecovery>,
 }
 
 impl WeakNamespace {
@@ -260,7 +269,7 @@ impl WeakNamespace {
 impl From<WeakNamespace> for LocalNamespaceRef {
     fn from(ns: WeakNamespace) -> Self {
         let inner: std::sync::Weak<dyn LocalNamespace> = ns.inner;
-        LocalNamespaceRef::new(ns.path, inner)
+        LocalNamespaceRef::new(ns.path, inner, ns.recovery)
     }
 }
 

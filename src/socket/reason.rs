@@ -47,6 +47,22 @@ impl DisconnectReason {
     }
 }
 
+impl DisconnectReason {
+    /// Whether a socket that left for this reason may be recovered: its connection was lost
+    /// or closed by the server, rather than the socket leaving its namespace for good (or its
+    /// client breaking the protocol).
+    pub fn recoverable(self) -> bool {
+        matches!(
+            self,
+            Self::TransportClose
+                | Self::TransportError
+                | Self::PingTimeout
+                | Self::ForcedClose
+                | Self::ServerShuttingDown
+        )
+    }
+}
+
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -13,7 +13,7 @@ use super::{
     namespace::{NsInner, WeakNamespace},
 };
 use crate::{
-    adapter::Adapter,
+    adapter::{Adapter, ConnectionStateRecovery},
     engine::Engine,
     protocol::{DecodeLimits, Parser},
     sync::{read, write},
@@ -25,6 +25,8 @@ pub(crate) struct IoConfig {
     pub(crate) ack_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) max_attachments: usize,
+    /// Connection state recovery, when it is on.
+    pub(crate) recovery: Option<ConnectionStateRecovery>,
 }
 
 impl IoConfig {

@@ -23,7 +23,8 @@ use super::{
 };
 use crate::{
     adapter::{
-        AckError, BoxFuture, EmitError, EncodedPacket, Handshake, IntoRooms, LocalSocket, Queued,
+        AckError, BoxFuture, BroadcastOptions, EmitError, EncodedPacket, Handshake, IntoRooms,
+        LocalSocket, PersistedSession, Queued, RestoredSession, SocketInfo,
     },
     engine::{SendError, Session},
     protocol::{
@@ -77,6 +78,10 @@ pub struct Socket {
     /// Node's `socket.data`: what other servers see of the socket in `fetch_sockets`.
     data: RwLock<Value>,
     acks: Mutex<HashMap<u64, oneshot::Sender<Vec<Value>>>>,
+    /// The private id of connection state recovery (the CONNECT reply's `pid`), when it is on.
+    pid: Option<Arc<str>>,
+    /// Whether the socket was recovered from a dropped connection.
+    recovered: bool,
 }
 
 /// A shared handle on a [`Socket`], cheap to clone; the extractor for the socket.
@@ -118,11 +123,22 @@ impl Socket {
         session: Session,
         ns: Arc<NsInner>,
         auth: Option<&Value>,
+        restored: Option<&RestoredSession>,
     ) -> SocketRef {
+        let pid = match restored {
+            Some(r) => Some(Arc::from(r.pid.as_str())),
+            None => ns.recovery.map(|_| new_id()),
+        };
+        let data = restored.map_or_else(
+            || Value::from_iter(std::iter::empty::<(String, Value)>()),
+            |r| r.info.data.clone(),
+        );
         SocketRef(Arc::new(Socket {
             handshake: Handshake::for_socket(session.shared_request(), auth),
             session,
-            id: new_id(),
+            id: restored.map_or_else(new_id, |r| Arc::from(r.info.id.as_str())),
+            pid,
+            recovered: restored.is_some(),
             ns,
             client,
             handlers: RwLock::default(),
@@ -136,7 +152,7 @@ impl Socket {
             on_disconnecting: Mutex::default(),
             on_disconnect: Mutex::default(),
             extensions: Extensions::default(),
-            data: RwLock::new(Value::from_iter(std::iter::empty::<(String, Value)>())),
+            data: RwLock::new(data),
             acks: Mutex::default(),
             connected: AtomicBool::new(false),
         }))
@@ -150,6 +166,18 @@ impl Socket {
     /// The namespace's path.
     pub fn ns(&self) -> &str {
         &self.ns.path
+    }
+
+    /// Whether the socket was recovered: its client came back after its connection dropped,
+    /// within the time connection state recovery allows, and got its id, rooms and data back,
+    /// with the events it missed. Always `false` with recovery off.
+    pub fn recovered(&self) -> bool {
+        self.recovered
+    }
+
+    /// The private id of connection state recovery, when it is on.
+    pub(crate) fn pid(&self) -> Option<&str> {
+        self.pid.as_deref()
     }
 
     /// Whether the socket is connected.
@@ -254,6 +282,9 @@ impl SocketRef {
     /// several arguments, `()` none; `bytes::Bytes` (or `serde_bytes`) values travel as binary
     /// attachments at any depth. serde writes a fixed-size array (`[T; N]`) like a tuple, so it
     /// too sends several arguments: use a `Vec` or a slice for one array argument.
+    ///
+    /// It fails on a disconnected socket, but with connection state recovery on: then the event
+    /// is stored, and replayed to the client if it comes back in time.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> Result<(), EmitError> {
         self.emit_packet(event, data, None).map(|_| ())
     }
@@ -320,6 +351,9 @@ impl SocketRef {
             return Err(EmitError::Reserved(event.to_owned()));
         }
         let args = to_args(data)?;
+        if id.is_none() && self.ns.recovery.is_some() {
+            return self.emit_stored(event, args);
+        }
         if self.has_any_out.load(Ordering::Acquire) {
             let out = read(&self.any_out);
             for l in out.iter() {
@@ -335,6 +369,38 @@ impl SocketRef {
             id,
         };
         self.send_packet(&packet)?;
+        Ok(())
+    }
+
+    /// Emits an event without ack with connection state recovery on: through the adapter, which
+    /// stores it with its offset, as a broadcast to the socket's own room. As in the reference
+    /// server, a socket whose connection dropped takes it too: it is replayed if the client
+    /// comes back in time.
+    fn emit_stored(&self, event: &str, args: Vec<Value>) -> Result<(), EmitError> {
+        let packet = Packet {
+            ns: self.ns.name.clone(),
+            data: PacketData::Event {
+                event: event.to_owned(),
+                args,
+            },
+            id: None,
+        };
+        let frames = self.client.io.parser.encode(&packet).collect();
+        let PacketData::Event { event, args } = packet.data else {
+            return Ok(());
+        };
+        let packet = EncodedPacket::event_packet(frames, event, args);
+        let opts = BroadcastOptions {
+            rooms: std::iter::once(self.id().to_owned()).collect(),
+            local: true,
+            ..BroadcastOptions::default()
+        };
+        let adapter = self.ns.adapter.clone();
+        run_inline(async move {
+            if let Err(e) = adapter.broadcast(packet, opts).await {
+                tracing::debug!(error = %e, "stored emit failed");
+            }
+        });
         Ok(())
     }
 
@@ -495,9 +561,27 @@ impl SocketRef {
             }
         };
         run(std::mem::take(&mut *lock(&self.on_disconnecting)));
+        // What connection state recovery keeps, taken before the socket leaves its rooms and
+        // stored once it has left the namespace: a recovery of it cannot race with this close.
+        let persisted = match &self.pid {
+            Some(pid) if reason.recoverable() => Some(PersistedSession {
+                pid: pid.to_string(),
+                info: SocketInfo {
+                    id: self.id.to_string(),
+                    ns: self.ns.path.clone(),
+                    rooms: self.rooms(),
+                    handshake: self.handshake.clone(),
+                    data: self.data(),
+                },
+            }),
+            _ => None,
+        };
         self.ns.adapter().del_all(&self.id);
         self.ns.remove(&self.id);
         self.client.remove_socket(&self.ns.path);
+        if let Some(session) = persisted {
+            self.ns.adapter().persist_session(session);
+        }
         lock(&self.acks).clear();
         run(std::mem::take(&mut *lock(&self.on_disconnect)));
     }

@@ -30,7 +30,28 @@ pub fn binary(name: &str, features: &[&str]) -> PathBuf {
     bin
 }
 
-fn build(name: &str, features: &[&str]) -> PathBuf {
+/// The crate's features this test binary was built with. An example is built with them as well as
+/// with those its test asks for, so that under `cargo test --all-features` (the test command)
+/// the build is a no-op instead of a second build of the crate with another feature set. Keep
+/// it in step with `[features]` in Cargo.toml.
+fn features_of_this_build() -> Vec<&'static str> {
+    let mut on = Vec::new();
+    if cfg!(feature = "msgpack") {
+        on.push("msgpack");
+    }
+    if cfg!(feature = "redis") {
+        on.push("redis");
+    }
+    on
+}
+
+fn build(name: &str, asked: &[&str]) -> PathBuf {
+    let mut features = features_of_this_build();
+    for feature in asked {
+        if !features.contains(feature) {
+            features.push(feature);
+        }
+    }
     // target/<profile>/deps/<test>-<hash>
     let exe = std::env::current_exe().expect("current_exe");
     let profile_dir = exe

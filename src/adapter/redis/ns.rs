@@ -20,7 +20,7 @@ use super::{
 use crate::{
     adapter::{
         AckError, AckResponse, Adapter, AdapterError, BoxFuture, BroadcastOptions, EncodedPacket,
-        LocalAdapter, LocalNamespaceRef, Room, SocketInfo,
+        LocalAdapter, LocalNamespaceRef, PersistedSession, RestoredSession, Room, SocketInfo,
     },
     protocol::{Packet, PacketData, value::Value},
     sync::lock,
@@ -495,6 +495,25 @@ impl Adapter for NsAdapter {
             }
             Ok(())
         })
+    }
+
+    // Connection state recovery on this node: the local adapter keeps the sessions and the log
+    // of what was delivered here. A client recovered on another node of the cluster is not
+    // supported yet.
+    fn persist_session(&self, session: PersistedSession) {
+        self.local.persist_session(session);
+    }
+
+    fn restore_session(
+        &self,
+        pid: String,
+        offset: Option<String>,
+    ) -> BoxFuture<'_, Result<Option<RestoredSession>, AdapterError>> {
+        self.local.restore_session(pid, offset)
+    }
+
+    fn resume_session(&self, session: &RestoredSession, resume: &mut dyn FnMut(&[EncodedPacket])) {
+        self.local.resume_session(session, resume);
     }
 
     fn broadcast_with_ack(
