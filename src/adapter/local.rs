@@ -235,12 +235,17 @@ impl LocalAdapter {
         read(&self.index).rooms.contains_key(room)
     }
 
-    /// The packet encoded again with `offset` as its last argument, when it is an event of
-    /// this server (`None` otherwise: a packet from another node is not stored).
+    /// The packet with `offset` as its last argument, when it is an event of this server
+    /// (`None` otherwise: a packet from another node is not stored): spliced into its frames
+    /// when the parser can, encoded again otherwise.
     fn with_offset(&self, packet: &EncodedPacket, offset: String) -> Option<EncodedPacket> {
         let (event, args) = packet.event()?;
         let ns = self.ns.upgrade()?;
         let mut args = args.to_vec();
+        if let Some(frames) = ns.append_str_arg(packet.frames(), &offset) {
+            args.push(Value::from(offset));
+            return Some(EncodedPacket::event_packet(frames, event.to_owned(), args));
+        }
         args.push(Value::from(offset));
         let packet = Packet {
             ns: self.path.to_string().into(),
@@ -482,6 +487,13 @@ mod tests {
         fn with_sockets(&self, _: &mut dyn FnMut(&dyn SocketTable)) {}
         fn encode(&self, _: &crate::protocol::Packet) -> Vec<crate::protocol::Frame> {
             Vec::new()
+        }
+        fn append_str_arg(
+            &self,
+            _: &[crate::protocol::Frame],
+            _: &str,
+        ) -> Option<Vec<crate::protocol::Frame>> {
+            None
         }
         fn next_ack_id(&self) -> u64 {
             0

@@ -70,6 +70,9 @@ pub(crate) trait LocalNamespace: Send + Sync {
     /// for this node's sockets.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     fn encode(&self, packet: &Packet) -> Vec<Frame>;
+    /// An event's frames with a string appended as its last argument, if the parser can do it
+    /// in place (see `Parser::append_str_arg`).
+    fn append_str_arg(&self, frames: &[Frame], arg: &str) -> Option<Vec<Frame>>;
     /// A new ack id, unique in the namespace (a broadcast with acks from another node).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     fn next_ack_id(&self) -> u64;

@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use super::{
     DecodeLimits, Decoded, Frame, Frames, Packet, ParseError, PartialPacket, Str,
+    json::write_json_str,
     packet::{self, encode_message},
 };
 
@@ -54,6 +55,15 @@ pub trait Parser: Send + Sync + fmt::Debug + 'static {
         state: &mut DecodeState,
         limits: &DecodeLimits,
     ) -> Result<Option<Packet>, ParseError>;
+
+    /// The frames of an EVENT without ack id, as this parser encoded them, with the string
+    /// `arg` appended as the event's last argument; `None` when the parser cannot do that in
+    /// place, and the caller encodes the packet again. Connection state recovery stamps the
+    /// offset on each stored event this way.
+    fn append_str_arg(&self, frames: &[Frame], arg: &str) -> Option<Vec<Frame>> {
+        let _ = (frames, arg);
+        None
+    }
 }
 
 /// Socket.IO's own format: JSON text packets, binary data as attachments (the default).
@@ -64,6 +74,24 @@ impl Parser for JsonParser {
     fn encode(&self, packet: &Packet) -> Frames {
         let enc = encode_message(packet);
         Frames::new(Frame::Text(enc.text.into()), enc.attachments)
+    }
+
+    /// The data array ends the text packet (`42["e",1]`, `451-/ns,["e",{…}]`): the argument
+    /// goes before its closing bracket, the attachments stay as they are.
+    fn append_str_arg(&self, frames: &[Frame], arg: &str) -> Option<Vec<Frame>> {
+        let (Frame::Text(text), attachments) = frames.split_first()? else {
+            return None;
+        };
+        let body = text.as_str().strip_suffix(']')?;
+        let mut out = String::with_capacity(text.len() + arg.len() + 4);
+        out.push_str(body);
+        out.push(',');
+        write_json_str(arg, &mut out);
+        out.push(']');
+        let mut spliced = Vec::with_capacity(frames.len());
+        spliced.push(Frame::Text(out.into()));
+        spliced.extend_from_slice(attachments);
+        Some(spliced)
     }
 
     fn decode_text(
@@ -146,6 +174,34 @@ impl Parser for MsgpackParser {
 mod tests {
     use super::*;
     use crate::protocol::{PacketData, value::Value};
+
+    #[test]
+    fn json_appends_an_argument_in_place() {
+        for (args, ns) in [
+            (vec![Value::from(1)], "/"),
+            (vec![], "/x"),
+            (
+                vec![Value::Bytes(Bytes::from_static(b"ab")), Value::from("z")],
+                "/x",
+            ),
+        ] {
+            let mut packet = Packet {
+                ns: ns.into(),
+                data: PacketData::Event {
+                    event: "e".into(),
+                    args: args.clone(),
+                },
+                id: None,
+            };
+            let frames: Vec<Frame> = JsonParser.encode(&packet).collect();
+            let spliced = JsonParser.append_str_arg(&frames, "off\"q.1").unwrap();
+            if let PacketData::Event { args, .. } = &mut packet.data {
+                args.push(Value::from("off\"q.1"));
+            }
+            let again: Vec<Frame> = JsonParser.encode(&packet).collect();
+            assert_eq!(spliced, again, "{ns} {args:?}");
+        }
+    }
 
     #[test]
     fn json_frames_round_trip_with_attachments() {

@@ -143,6 +143,10 @@ impl LocalNamespace for NsInner {
         self.parser.encode(packet).collect()
     }
 
+    fn append_str_arg(&self, frames: &[Frame], arg: &str) -> Option<Vec<Frame>> {
+        self.parser.append_str_arg(frames, arg)
+    }
+
     fn next_ack_id(&self) -> u64 {
         NsInner::next_ack_id(self)
     }
