@@ -8,10 +8,17 @@
 //! cluster of that Redis through the crate's Redis adapter); it prints `LISTENING <port>` when
 //! ready. Socket.IO at `/socket.io/`, namespace `/`: `echo` with an ack answers with its argument,
 //! `broadcast` emits `bcast` with its argument to every other socket.
+//!
+//! With `TSIO_BENCH_RECOVERY=1` in its environment (which the load harness passes on), it turns
+//! connection state recovery on, with its default settings: every broadcast is then stored and
+//! carries an offset.
 
 use tower_socketio::{
     SocketIo, SocketRef,
-    adapter::redis::{RedisAdapter, RedisAdapterConfig},
+    adapter::{
+        ConnectionStateRecovery,
+        redis::{RedisAdapter, RedisAdapterConfig},
+    },
     extract::{AckSender, Data},
     value::Value,
 };
@@ -23,6 +30,9 @@ async fn main() -> std::io::Result<()> {
     let mut builder = SocketIo::builder()
         .ping_interval(opts.ping_interval)
         .ping_timeout(opts.ping_timeout);
+    if std::env::var_os("TSIO_BENCH_RECOVERY").is_some_and(|v| v == "1") {
+        builder = builder.connection_state_recovery(ConnectionStateRecovery::default());
+    }
     if let Some(url) = &opts.redis {
         let redis = RedisAdapter::connect(url, RedisAdapterConfig::default())
             .await
