@@ -35,11 +35,18 @@ enum Seen {
     Connect { id: String, recovered: bool },
     /// The connection middleware ran.
     Middleware { recovered: bool },
+    /// A socket of `/` left.
+    Disconnect(DisconnectReason),
 }
 
 /// The drops seen so far (the `k` of the missed events).
 #[derive(Clone, Default)]
 struct Drops(Arc<AtomicU64>);
+
+/// Whether the proxy of a test resets every connection it accepts (from a cut until the server
+/// saw the drop).
+#[derive(Clone, Default)]
+struct Cutting(Arc<AtomicBool>);
 
 /// Whether the `seq` stream is to stop.
 #[derive(Clone, Default)]
@@ -80,6 +87,7 @@ fn on_connect(
     seen: mpsc::UnboundedSender<Seen>,
     drops: Drops,
     stop: Stop,
+    cutting: Cutting,
 ) {
     let _ = seen.send(Seen::Connect {
         id: socket.id().to_owned(),
@@ -121,7 +129,10 @@ fn on_connect(
     socket.on("disconnect-me", |socket: SocketRef| socket.disconnect());
     socket.on_disconnect(
         move |socket: SocketRef, reason: DisconnectReason, io: SocketIo| {
+            let _ = seen.send(Seen::Disconnect(reason));
             if reason.recoverable() {
+                // Before `dropped` is emitted: the client reconnects through the proxy then.
+                cutting.0.store(false, Ordering::SeqCst);
                 let k = drops.0.fetch_add(1, Ordering::SeqCst) + 1;
                 tokio::spawn(away(io, socket, k));
             }
@@ -131,20 +142,36 @@ fn on_connect(
 
 struct Server {
     url: String,
+    addr: std::net::SocketAddr,
     seen: mpsc::UnboundedReceiver<Seen>,
+    cutting: Cutting,
 }
 
 impl Server {
     async fn start(settings: ConnectionStateRecovery) -> Server {
+        Self::start_with(settings, SocketIo::builder()).await
+    }
+
+    async fn start_with(
+        settings: ConnectionStateRecovery,
+        builder: tower_socketio::SocketIoBuilder,
+    ) -> Server {
         let (tx, seen) = mpsc::unbounded_channel();
-        let (layer, io) = SocketIo::builder()
-            .connection_state_recovery(settings)
-            .build_layer();
+        let (layer, io) = builder.connection_state_recovery(settings).build_layer();
         let drops = Drops::default();
         let stop = Stop::default();
+        let cutting = Cutting::default();
         let on_mw = tx.clone();
+        let cut = cutting.clone();
         io.ns("/", move |socket: SocketRef, recovered: Recovered| {
-            on_connect(socket, recovered, tx.clone(), drops.clone(), stop.clone())
+            on_connect(
+                socket,
+                recovered,
+                tx.clone(),
+                drops.clone(),
+                stop.clone(),
+                cut.clone(),
+            )
         })
         .with(
             move |socket: SocketRef, Data(auth): Data<serde_json::Value>| {
@@ -162,7 +189,9 @@ impl Server {
         let addr = common::serve(tower::Layer::layer(&layer, NotFound)).await;
         Server {
             url: format!("http://{addr}"),
+            addr,
             seen,
+            cutting,
         }
     }
 
@@ -211,7 +240,7 @@ fn connects(seen: &[Seen]) -> Vec<(String, bool)> {
     seen.iter()
         .filter_map(|s| match s {
             Seen::Connect { id, recovered } => Some((id.clone(), *recovered)),
-            Seen::Middleware { .. } => None,
+            _ => None,
         })
         .collect()
 }
@@ -220,7 +249,7 @@ fn middlewares(seen: &[Seen]) -> Vec<bool> {
     seen.iter()
         .filter_map(|s| match s {
             Seen::Middleware { recovered } => Some(*recovered),
-            Seen::Connect { .. } => None,
+            _ => None,
         })
         .collect()
 }
@@ -328,4 +357,233 @@ async fn a_refused_recovery_replays_nothing() {
 #[tokio::test]
 async fn a_socket_that_left_for_good_is_not_recovered() {
     not_recovered("leave", DEFAULT, 2).await;
+}
+
+/// A TCP proxy on 127.0.0.1:0 in front of the server, forwarding both ways, that can reset its
+/// connections as a proxy or a NAT box dropping them does.
+struct Proxy {
+    url: String,
+    /// Bumped by each cut: every connection open then is reset.
+    cut: tokio::sync::watch::Sender<u64>,
+    /// Connections open now.
+    open: Arc<AtomicU64>,
+    /// Resets every connection accepted while set (until the server saw the drop).
+    cutting: Cutting,
+    /// Connections reset so far.
+    resets: Arc<AtomicU64>,
+}
+
+impl Proxy {
+    async fn start(upstream: std::net::SocketAddr, cutting: Cutting) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (cut, _) = tokio::sync::watch::channel(0u64);
+        let open = Arc::new(AtomicU64::new(0));
+        let resets = Arc::new(AtomicU64::new(0));
+        let proxy = Proxy {
+            url,
+            cut: cut.clone(),
+            open: open.clone(),
+            cutting: cutting.clone(),
+            resets: resets.clone(),
+        };
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                if cutting.0.load(Ordering::SeqCst) {
+                    reset(&client);
+                    resets.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                // Subscribed before the next cut can be sent: a cut from now on resets it.
+                let on_cut = cut.subscribe();
+                open.fetch_add(1, Ordering::SeqCst);
+                let (open, resets) = (open.clone(), resets.clone());
+                tokio::spawn(async move {
+                    pipe(client, upstream, on_cut, &resets).await;
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        proxy
+    }
+
+    /// Resets every open connection, and every new one until the server saw the drop.
+    fn cut(&self) {
+        self.cutting.0.store(true, Ordering::SeqCst);
+        self.cut.send_modify(|n| *n += 1);
+    }
+}
+
+/// A zero linger: the socket's drop sends an RST instead of a FIN.
+fn reset(stream: &tokio::net::TcpStream) {
+    stream.set_zero_linger().expect("SO_LINGER 0");
+}
+
+/// Forwards one connection both ways until either end closes it, or a cut resets both ends.
+async fn pipe(
+    mut client: tokio::net::TcpStream,
+    upstream: std::net::SocketAddr,
+    mut on_cut: tokio::sync::watch::Receiver<u64>,
+    resets: &AtomicU64,
+) {
+    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+        return;
+    };
+    let cut = tokio::select! {
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => false,
+        changed = on_cut.changed() => changed.is_ok(),
+    };
+    if cut {
+        reset(&client);
+        reset(&server);
+        resets.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Server {
+    /// Runs a scenario of the script with its socket of `/` through `proxy`, which resets its
+    /// connections each time the script says `cut-me`.
+    async fn run_through(
+        &self,
+        proxy: &Proxy,
+        mode: &str,
+        scenario: &str,
+        max_disconnection: Duration,
+    ) -> serde_json::Value {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+        let max = max_disconnection.as_millis().to_string();
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/clients/recovery_client.mjs"
+        );
+        let mut child = tokio::process::Command::new(common::node())
+            .args([
+                script,
+                "--url",
+                &self.url,
+                "--socket-url",
+                &proxy.url,
+                "--cut",
+                "reset",
+                "--mode",
+                mode,
+                "--scenario",
+                scenario,
+                "--max-disconnection",
+                &max,
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("cannot start node");
+        let mut stderr = child.stderr.take().unwrap();
+        let errors = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let (last, status) = tokio::time::timeout(BOUND, async {
+            let mut last = String::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line == "cut-me" {
+                    proxy.cut();
+                } else {
+                    last = line;
+                }
+            }
+            (last, child.wait().await)
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{mode}/{scenario} through the proxy: no end within {BOUND:?}"));
+        let errors = errors.await.unwrap_or_default();
+        assert!(
+            status.as_ref().is_ok_and(|s| s.success()),
+            "{mode}/{scenario} through the proxy failed ({status:?}):\n--- stdout\n{last}\n--- stderr\n{errors}"
+        );
+        let summary: serde_json::Value =
+            serde_json::from_str(&last).unwrap_or_else(|e| panic!("summary {last:?}: {e}"));
+        assert_eq!(summary["ok"], true, "summary: {summary}");
+        summary
+    }
+}
+
+/// `drops` TCP resets from a proxy, each recovered: the same id every time, the middleware run
+/// once, each drop seen by the server as a lost connection. The server pings every second, so
+/// that a reset it cannot see (between two polls) ends the session within three seconds.
+async fn recovered_after_resets(scenario: &str, settings: ConnectionStateRecovery, drops: usize) {
+    for mode in MODES {
+        let builder = SocketIo::builder()
+            .ping_interval(Duration::from_secs(1))
+            .ping_timeout(Duration::from_secs(2));
+        let mut server = Server::start_with(settings, builder).await;
+        let proxy = Proxy::start(server.addr, server.cutting.clone()).await;
+        let summary = server
+            .run_through(&proxy, mode, scenario, settings.max_disconnection_duration)
+            .await;
+        let seen = server.drain();
+        let id = summary["id"].as_str().expect("the client's id").to_owned();
+        let mut expected = vec![(id.clone(), false)];
+        expected.extend(std::iter::repeat_n((id, true), drops));
+        assert_eq!(connects(&seen), expected, "{mode}: {summary}");
+        assert_eq!(middlewares(&seen), vec![false], "{mode}: middleware runs");
+        let lost: Vec<DisconnectReason> = seen
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Disconnect(r) if r.recoverable() => Some(*r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lost.len(), drops, "{mode}: drops seen {lost:?}");
+        assert!(
+            lost.iter().all(|r| matches!(
+                r,
+                DisconnectReason::TransportClose
+                    | DisconnectReason::TransportError
+                    | DisconnectReason::PingTimeout
+            )),
+            "{mode}: {lost:?}"
+        );
+        assert!(
+            proxy.resets.load(Ordering::SeqCst) >= drops as u64,
+            "{mode}: fewer resets than drops"
+        );
+        eprintln!(
+            "{mode}/{scenario}: server saw {lost:?}, proxy reset {} connections ({} open)",
+            proxy.resets.load(Ordering::SeqCst),
+            proxy.open.load(Ordering::SeqCst)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_tcp_reset_from_a_proxy_is_recovered_with_the_missed_events() {
+    recovered_after_resets("cut", DEFAULT, 1).await;
+}
+
+/// Events emitted every millisecond across the reset: those lost in flight (in the proxy's and
+/// the kernel's buffers, or in a poll's answer the client never read) are replayed, once, in
+/// order.
+#[tokio::test]
+async fn a_stream_of_events_survives_a_tcp_reset_without_gap_or_duplicate() {
+    recovered_after_resets("stream", DEFAULT, 1).await;
+}
+
+#[tokio::test]
+async fn three_tcp_resets_in_a_row_are_recovered() {
+    recovered_after_resets("three", DEFAULT, 3).await;
+}
+
+/// Node's #4880 over a reset: after a quiet spell longer than the log's bound, and after a last
+/// event that was a volatile string.
+#[tokio::test]
+async fn a_tcp_reset_after_a_quiet_spell_is_recovered() {
+    let settings = ConnectionStateRecovery {
+        max_disconnection_duration: Duration::from_millis(1500),
+        ..DEFAULT
+    };
+    recovered_after_resets("quiet", settings, 2).await;
 }

@@ -3,6 +3,7 @@
 //
 //   node tests/clients/recovery_client.mjs --url http://127.0.0.1:PORT \
 //        --mode polling|websocket|upgrade --scenario NAME [--timeout MS] [--max-disconnection MS]
+//        [--cut close|reset] [--socket-url URL]
 //
 // The server's contract: namespace `/` with `setup` (joins `roomR`, sets data {user: "alice"},
 // emits `welcome` 1, answers "ok"), `state` (answers {id, rooms, data, recovered}),
@@ -31,6 +32,12 @@
 //   middleware (middlewares run) the recovering client passes them and is recovered.
 //   leave     a client namespace disconnect, then a server one: never recovered.
 //
+// Cuts: close (the default) = the client's `socket.io.engine.close()`; reset = the test cuts the
+// connection: the script prints the line `cut-me` on stdout when the socket is to be cut, and
+// waits for the disconnection (the test resets the TCP connections of a proxy in between;
+// --socket-url is then the proxy's, which the socket of `/` connects through, while `/control`
+// connects to --url directly, so the drop is reported whatever happens to the proxy).
+//
 // Modes: polling = transports ["polling"]; websocket = ["websocket"]; upgrade = ["polling",
 // "websocket"], each connection waiting for the upgrade before it is cut.
 //
@@ -48,12 +55,15 @@ for (let i = 2; i < process.argv.length; i++) {
   args[a.slice(2)] = process.argv[++i];
 }
 const { url, mode, scenario } = args;
+const cutBy = args.cut ?? "close";
+const socketUrl = args["socket-url"] ?? url;
 const timeoutMs = Number(args.timeout ?? 20000);
 const maxDisconnection = Number(args["max-disconnection"] ?? 120000);
 const timer = setTimeout(() => fail(`timed out after ${timeoutMs} ms`), timeoutMs);
 
 if (!url) fail("--url is required");
 if (!MODES.includes(mode)) fail(`--mode must be one of ${MODES.join("|")}`);
+if (!["close", "reset"].includes(cutBy)) fail("--cut must be close or reset");
 const transports = mode === "polling" ? ["polling"] : mode === "websocket" ? ["websocket"] : ["polling", "websocket"];
 
 /// Where the run got to, printed with a failure.
@@ -77,7 +87,7 @@ const options = { transports, upgrade: mode === "upgrade", forceNew: true, recon
 
 const control = io(`${url}/control`, options);
 let authExtra = {};
-const socket = io(url, { ...options, auth: (cb) => cb({ ...authExtra }) });
+const socket = io(socketUrl, { ...options, auth: (cb) => cb({ ...authExtra }) });
 /// Every event the socket received since the last (re)connection attempt.
 const log = [];
 /// Every `seq` number received, in order, and who waits for a count of them.
@@ -114,13 +124,14 @@ function connection(s) {
   });
 }
 
-/// Cuts the transport; resolves once the client saw the disconnection and the server reported
-/// the drop (and emitted what the client misses).
+/// Cuts the transport (or has the test cut it); resolves once the client saw the disconnection
+/// and the server reported the drop (and emitted what the client misses).
 async function cut() {
-  step("cut");
+  step(`cut by ${cutBy}`);
   const dropped = new Promise((r) => control.once("dropped", r));
   const disconnected = new Promise((r) => socket.once("disconnect", r));
-  socket.io.engine.close();
+  if (cutBy === "reset") process.stdout.write("cut-me\n");
+  else socket.io.engine.close();
   const reason = await disconnected;
   step(`disconnected: ${reason}`);
   const sid = await dropped;
@@ -180,7 +191,8 @@ async function checkLive(n) {
 /// One cut and a recovery; k is the drop's number on the server.
 async function recoverOnce(id, k) {
   const { reason, sid } = await cut();
-  assertEq("client disconnect reason", reason, "forced close");
+  if (cutBy === "close") assertEq("client disconnect reason", reason, "forced close");
+  else if (!["transport close", "transport error"].includes(reason)) fail(`disconnect reason after a reset: ${reason}`);
   assertEq("dropped id", sid, id);
   const r = await reconnect();
   if (!r.connected) fail(`reconnection refused: ${r.error}`);
