@@ -132,6 +132,47 @@ impl SocketIo {
         self.0.engine()
     }
 
+    /// How many Engine.IO sessions are open on this node, connected to a namespace or not
+    /// (see [`Engine::session_count`]): an atomic load.
+    pub fn session_count(&self) -> usize {
+        self.engine().map_or(0, |e| e.session_count())
+    }
+
+    /// How many sockets are connected on this node, across every namespace (a client
+    /// connected to two namespaces counts twice): a lock read per namespace, no allocation.
+    pub fn socket_count(&self) -> usize {
+        read(&self.0.nsps)
+            .values()
+            .map(|ns| read(&ns.sockets).len())
+            .sum()
+    }
+
+    /// How many sockets are connected to the namespace at `path` on this node (0 when there is
+    /// no such namespace); see [`Namespace::socket_count`].
+    pub fn socket_count_in(&self, path: &str) -> usize {
+        self.with_ns(path, |ns| read(&ns.sockets).len())
+            .unwrap_or(0)
+    }
+
+    /// How many rooms this node's sockets of the namespace at `path` are in, each socket's
+    /// own room included; `None` when there is no such namespace or its adapter does not count
+    /// (see [`Namespace::room_count`]).
+    pub fn room_count_in(&self, path: &str) -> Option<usize> {
+        self.with_ns(path, |ns| ns.adapter.room_count()).flatten()
+    }
+
+    /// Runs `f` on the namespace at `path`, looked up without allocating when the path starts
+    /// with `/`.
+    fn with_ns<T>(&self, path: &str, f: impl FnOnce(&NsInner) -> T) -> Option<T> {
+        let nsps = read(&self.0.nsps);
+        let ns = if path.starts_with('/') {
+            nsps.get(path)
+        } else {
+            nsps.get(&normalize(path.to_owned()))
+        };
+        ns.map(|ns| f(ns))
+    }
+
     /// Shuts down and waits, within `deadline`: new connections are refused; every connected
     /// socket is sent a DISCONNECT (its client sees `io server disconnect` and does not
     /// reconnect) after what was already queued for it; every Engine.IO session is closed (the

@@ -5,7 +5,7 @@ use std::{
     fmt,
     sync::{
         Arc, RwLock,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
 
@@ -32,6 +32,9 @@ pub struct Engine {
     config: EngineConfig,
     handler: Arc<dyn EngineHandler>,
     sessions: RwLock<HashMap<Arc<str>, Session>>,
+    /// Sessions opened and not closed yet (a closed polling session stays in `sessions` until
+    /// its last poll).
+    open: AtomicUsize,
     closing: AtomicBool,
     heartbeats: Arc<Heartbeats>,
     warn_limit: WarnLimit,
@@ -77,6 +80,7 @@ impl Engine {
             config,
             handler,
             sessions: RwLock::new(HashMap::new()),
+            open: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
             warn_limit: WarnLimit::new(),
         })
@@ -100,9 +104,15 @@ impl Engine {
         &*self.handler
     }
 
-    /// How many sessions are open.
+    /// How many sessions are open: handshaken and not closed, whatever their transport and
+    /// whether or not a layer above accepted them. An atomic load.
     pub fn session_count(&self) -> usize {
-        self.read_sessions().len()
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// A session closed (called once per session, by its close).
+    pub(crate) fn session_closed(&self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// The session with this id, if it is open.
@@ -251,6 +261,7 @@ impl Engine {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, session.clone());
+        self.open.fetch_add(1, Ordering::AcqRel);
         self.heartbeats.schedule(&session);
         tracing::debug!(sid = %session.id(), transport = transport.as_str(), "session opened");
         match ws {

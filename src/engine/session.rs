@@ -474,6 +474,7 @@ impl Session {
             *closed = Some(reason);
             self.0.is_closed.store(true, Ordering::Release);
         }
+        self.0.engine.session_closed();
         self.0.on_close.notify_waiters();
         tracing::debug!(sid = %self.id(), %reason, "session closed");
         if flushes(reason) && self.transport() == TransportKind::Polling {
