@@ -23,6 +23,13 @@ use crate::{
     sync::{read, write},
 };
 
+/// The default bound on sessions that have not connected a namespace yet, server-wide
+/// (see [`SocketIoBuilder::max_pending_sessions`]): 10,000.
+pub const DEFAULT_MAX_PENDING: usize = 10_000;
+/// The default bound on sessions that have not connected a namespace yet, per IP address
+/// (see [`SocketIoBuilder::max_pending_sessions_per_address`]): 1,000.
+pub const DEFAULT_MAX_PENDING_PER_ADDRESS: usize = 1_000;
+
 /// The Socket.IO server handle: register namespaces, reach sockets, shut down. Cheap to clone;
 /// also an extractor.
 #[derive(Clone)]
@@ -46,7 +53,10 @@ impl SocketIo {
     /// A builder with the reference server's defaults, serving `/socket.io/`.
     pub fn builder() -> SocketIoBuilder {
         SocketIoBuilder {
-            engine: EngineConfig::builder().path("/socket.io/"),
+            engine: EngineConfig::builder()
+                .path("/socket.io/")
+                .max_pending(DEFAULT_MAX_PENDING)
+                .max_pending_per_address(DEFAULT_MAX_PENDING_PER_ADDRESS),
             config: IoConfig {
                 ack_timeout: Duration::from_secs(5),
                 connect_timeout: Duration::from_secs(45),
@@ -131,6 +141,53 @@ impl SocketIo {
     /// The engine under the server.
     pub fn engine(&self) -> Option<Arc<Engine>> {
         self.0.engine()
+    }
+
+    /// How many Engine.IO sessions are open on this node, connected to a namespace or not
+    /// (see [`Engine::session_count`]): an atomic load.
+    pub fn session_count(&self) -> usize {
+        self.engine().map_or(0, |e| e.session_count())
+    }
+
+    /// How many Engine.IO sessions are open and not connected to a namespace yet (see
+    /// [`SocketIoBuilder::max_pending_sessions`]): a lock read.
+    pub fn pending_session_count(&self) -> usize {
+        self.engine().map_or(0, |e| e.pending_count())
+    }
+
+    /// How many sockets are connected on this node, across every namespace (a client
+    /// connected to two namespaces counts twice): a lock read per namespace, no allocation.
+    pub fn socket_count(&self) -> usize {
+        read(&self.0.nsps)
+            .values()
+            .map(|ns| read(&ns.sockets).len())
+            .sum()
+    }
+
+    /// How many sockets are connected to the namespace at `path` on this node (0 when there is
+    /// no such namespace); see [`Namespace::socket_count`].
+    pub fn socket_count_in(&self, path: &str) -> usize {
+        self.with_ns(path, |ns| read(&ns.sockets).len())
+            .unwrap_or(0)
+    }
+
+    /// How many rooms this node's sockets of the namespace at `path` are in, each socket's
+    /// own room included; `None` when there is no such namespace or its adapter does not count
+    /// (see [`Namespace::room_count`]).
+    pub fn room_count_in(&self, path: &str) -> Option<usize> {
+        self.with_ns(path, |ns| ns.adapter.room_count()).flatten()
+    }
+
+    /// Runs `f` on the namespace at `path`, looked up without allocating when the path starts
+    /// with `/`.
+    fn with_ns<T>(&self, path: &str, f: impl FnOnce(&NsInner) -> T) -> Option<T> {
+        let nsps = read(&self.0.nsps);
+        let ns = if path.starts_with('/') {
+            nsps.get(path)
+        } else {
+            nsps.get(&normalize(path.to_owned()))
+        };
+        ns.map(|ns| f(ns))
     }
 
     /// Shuts down and waits, within `deadline`: new connections are refused; every connected
@@ -375,6 +432,23 @@ impl SocketIoBuilder {
         Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
     {
         self.engine = self.engine.allow_request(f);
+        self
+    }
+    /// How many Engine.IO sessions may be open without having connected a namespace yet,
+    /// server-wide (default [`DEFAULT_MAX_PENDING`], 10,000). A handshake past it is answered
+    /// HTTP 503 with a JSON error body and logged at WARN; the official clients retry later.
+    /// A session leaves the count when it connects a namespace (or closes), so connected
+    /// clients never hold it; one that connects none is closed after
+    /// [`connect_timeout`](Self::connect_timeout). `usize::MAX` removes the bound.
+    pub fn max_pending_sessions(mut self, sessions: usize) -> Self {
+        self.engine = self.engine.max_pending(sessions);
+        self
+    }
+    /// The same bound per client IP address (default [`DEFAULT_MAX_PENDING_PER_ADDRESS`],
+    /// 1,000), answered HTTP 429; see [`EngineConfigBuilder::max_pending_per_address`] for
+    /// where the address comes from (behind a reverse proxy, every client has the proxy's).
+    pub fn max_pending_sessions_per_address(mut self, sessions: usize) -> Self {
+        self.engine = self.engine.max_pending_per_address(sessions);
         self
     }
     /// How long [`SocketRef::emit_with_ack`] waits for an answer (default 5 s).

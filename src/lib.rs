@@ -18,7 +18,10 @@ mod sync;
 
 pub use adapter::{AckError, EmitError, Handshake, IntoRooms};
 pub use extract::IntoAck;
-pub use io::{DynNamespace, NsPattern, SocketIo, SocketIoBuilder, SocketIoLayer, SocketIoService};
+pub use io::{
+    DEFAULT_MAX_PENDING, DEFAULT_MAX_PENDING_PER_ADDRESS, DynNamespace, NsPattern, SocketIo,
+    SocketIoBuilder, SocketIoLayer, SocketIoService,
+};
 pub use operators::{AckStream, BroadcastError, BroadcastOperator};
 pub use protocol::RESERVED_EVENTS;
 pub use socket::{DisconnectReason, Extensions, Namespace, Socket, SocketRef, WeakNamespace};

@@ -334,6 +334,10 @@ impl Adapter for LocalAdapter {
         rooms
     }
 
+    fn room_count(&self) -> Option<usize> {
+        Some(read(&self.index).rooms.len())
+    }
+
     fn rooms(&self, _: BroadcastOptions) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>> {
         let idx = read(&self.index);
         let mut rooms: Vec<Room> = idx.rooms.keys().map(|r| r.to_string()).collect();

@@ -174,6 +174,12 @@ pub trait Adapter: Send + Sync + 'static {
     fn del_all(&self, sid: &str);
     /// The rooms of a local socket.
     fn socket_rooms(&self, sid: &str) -> Vec<Room>;
+    /// How many rooms this node's sockets of the namespace are in, each socket's own room
+    /// included (as the reference's `adapter.rooms.size`), when the adapter can tell without
+    /// allocating: [`LocalAdapter`] and the Redis adapter do. `None` by default.
+    fn room_count(&self) -> Option<usize> {
+        None
+    }
     /// All rooms that have at least one socket.
     fn rooms(&self, opts: BroadcastOptions) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>>;
     /// Sends a packet to the selected sockets.

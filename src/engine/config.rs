@@ -55,6 +55,8 @@ pub struct EngineConfig {
     pub(crate) max_queue_bytes: usize,
     pub(crate) overflow: OverflowPolicy,
     pub(crate) allow_request: Option<AllowRequestFn>,
+    pub(crate) max_pending: usize,
+    pub(crate) max_pending_per_address: usize,
 }
 
 /// The default bound of a session's outgoing queue in bytes: 4 MiB.
@@ -74,6 +76,8 @@ impl Default for EngineConfig {
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
             overflow: OverflowPolicy::Disconnect,
             allow_request: None,
+            max_pending: usize::MAX,
+            max_pending_per_address: usize::MAX,
         }
     }
 }
@@ -92,6 +96,8 @@ impl fmt::Debug for EngineConfig {
             .field("max_queue_bytes", &self.max_queue_bytes)
             .field("overflow", &self.overflow)
             .field("allow_request", &self.allow_request.is_some())
+            .field("max_pending", &self.max_pending)
+            .field("max_pending_per_address", &self.max_pending_per_address)
             .finish()
     }
 }
@@ -223,6 +229,30 @@ impl EngineConfigBuilder {
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         self.0.allow_request = Some(Arc::new(move |parts| Box::pin(f(parts))));
+        self
+    }
+
+    /// How many sessions may be pending at once, server-wide (default: no bound). A session is
+    /// pending from its handshake until the layer above admits it ([`Session::admit`]: the
+    /// Socket.IO layer does when the session's first namespace connects) or it closes. A
+    /// handshake past the bound is refused with HTTP 503 and a JSON error body (Engine.IO code
+    /// 4), logged at WARN; the official clients retry later. Set it only with a handler that
+    /// admits its sessions.
+    ///
+    /// [`Session::admit`]: super::Session::admit
+    pub fn max_pending(mut self, sessions: usize) -> Self {
+        self.0.max_pending = sessions;
+        self
+    }
+
+    /// How many sessions may be pending at once from one IP address (default: no bound), as
+    /// [`max_pending`](Self::max_pending); past it, a handshake is refused with HTTP 429. The
+    /// address is the `std::net::SocketAddr` a layer in front put in the request's extensions
+    /// (as the hyper recipe does); requests without one count only toward the server-wide
+    /// bound. Behind a reverse proxy every client has the proxy's address: put the client's
+    /// own there, or raise the bound.
+    pub fn max_pending_per_address(mut self, sessions: usize) -> Self {
+        self.0.max_pending_per_address = sessions;
         self
     }
 

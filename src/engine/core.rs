@@ -3,9 +3,10 @@
 use std::{
     collections::HashMap,
     fmt,
+    net::{IpAddr, SocketAddr},
     sync::{
-        Arc, RwLock,
-        atomic::{AtomicBool, Ordering},
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
 };
 
@@ -32,7 +33,11 @@ pub struct Engine {
     config: EngineConfig,
     handler: Arc<dyn EngineHandler>,
     sessions: RwLock<HashMap<Arc<str>, Session>>,
+    /// Sessions opened and not closed yet (a closed polling session stays in `sessions` until
+    /// its last poll).
+    open: AtomicUsize,
     closing: AtomicBool,
+    pending: Mutex<Pending>,
     heartbeats: Arc<Heartbeats>,
     warn_limit: WarnLimit,
 }
@@ -45,6 +50,16 @@ impl fmt::Debug for Engine {
             .field("closing", &self.closing.load(Ordering::Relaxed))
             .finish()
     }
+}
+
+/// The sessions not admitted yet (see [`EngineConfigBuilder::max_pending`]), in all and by
+/// address (tracked only under a bound per address).
+///
+/// [`EngineConfigBuilder::max_pending`]: super::EngineConfigBuilder::max_pending
+#[derive(Debug, Default)]
+struct Pending {
+    total: usize,
+    by_address: HashMap<IpAddr, usize>,
 }
 
 /// The query parameters the engine reads.
@@ -77,7 +92,9 @@ impl Engine {
             config,
             handler,
             sessions: RwLock::new(HashMap::new()),
+            open: AtomicUsize::new(0),
             closing: AtomicBool::new(false),
+            pending: Mutex::default(),
             warn_limit: WarnLimit::new(),
         })
     }
@@ -100,9 +117,59 @@ impl Engine {
         &*self.handler
     }
 
-    /// How many sessions are open.
+    /// How many sessions are open: handshaken and not closed, whatever their transport and
+    /// whether or not a layer above accepted them. An atomic load.
     pub fn session_count(&self) -> usize {
-        self.read_sessions().len()
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// How many sessions are pending: open and not admitted by the layer above yet (with
+    /// Socket.IO: not connected to a namespace yet). A lock read.
+    pub fn pending_count(&self) -> usize {
+        self.lock_pending().total
+    }
+
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // Never held across user code or a panic point.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Counts a new pending session from `address`, unless a bound is reached.
+    fn reserve_pending(&self, address: Option<IpAddr>) -> Result<(), ProtocolError> {
+        let mut pending = self.lock_pending();
+        if pending.total >= self.config.max_pending {
+            return Err(ProtocolError::TooManyPending);
+        }
+        if let Some(ip) = address
+            && self.config.max_pending_per_address != usize::MAX
+        {
+            let n = pending.by_address.entry(ip).or_default();
+            if *n >= self.config.max_pending_per_address {
+                return Err(ProtocolError::TooManyPendingFromAddress);
+            }
+            *n += 1;
+        }
+        pending.total += 1;
+        Ok(())
+    }
+
+    /// A pending session was admitted or closed (once per session).
+    pub(crate) fn release_pending(&self, address: Option<IpAddr>) {
+        let mut pending = self.lock_pending();
+        pending.total = pending.total.saturating_sub(1);
+        if let Some(ip) = address
+            && let Some(n) = pending.by_address.get_mut(&ip)
+        {
+            *n -= 1;
+            if *n == 0 {
+                pending.by_address.remove(&ip);
+            }
+        }
+    }
+
+    /// A session closed (called once per session, by its close).
+    pub(crate) fn session_closed(&self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// The session with this id, if it is open.
@@ -244,6 +311,11 @@ impl Engine {
             tracing::debug!(%message, "handshake refused by allow_request");
             return ProtocolError::Forbidden.response(Some(&message));
         }
+        let address = parts.extensions.get::<SocketAddr>().map(SocketAddr::ip);
+        if let Err(error) = self.reserve_pending(address) {
+            self.refused(&parts, error);
+            return error.response(None);
+        }
         let id = crate::protocol::new_id();
         let session = Session::new(id.clone(), self.clone(), transport, parts);
         let open = self.open_packet(&id, transport);
@@ -251,6 +323,7 @@ impl Engine {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, session.clone());
+        self.open.fetch_add(1, Ordering::AcqRel);
         self.heartbeats.schedule(&session);
         tracing::debug!(sid = %session.id(), transport = transport.as_str(), "session opened");
         match ws {
@@ -275,7 +348,7 @@ impl Engine {
     /// Logs a refused handshake at WARN, within the warning budget.
     fn refused(&self, parts: &Parts, error: ProtocolError) {
         if self.warn_limit.allow() {
-            let remote = Remote(parts.extensions.get::<std::net::SocketAddr>().copied());
+            let remote = Remote(parts.extensions.get::<SocketAddr>().copied());
             tracing::warn!(%remote, uri = %parts.uri, %error, "Engine.IO request refused");
         }
     }

@@ -20,6 +20,12 @@ pub(crate) enum ProtocolError {
     Forbidden,
     #[error("Unsupported protocol version")]
     UnsupportedProtocolVersion,
+    /// The server holds as many sessions waiting to connect a namespace as it takes.
+    #[error("Too many pending sessions")]
+    TooManyPending,
+    /// The client's address holds as many sessions waiting to connect a namespace as it may.
+    #[error("Too many pending sessions from this address")]
+    TooManyPendingFromAddress,
 }
 
 impl ProtocolError {
@@ -29,7 +35,8 @@ impl ProtocolError {
             Self::UnknownSid => 1,
             Self::BadHandshakeMethod => 2,
             Self::BadRequest => 3,
-            Self::Forbidden => 4,
+            // The reference's code for a handshake it refuses (`allowRequest`).
+            Self::Forbidden | Self::TooManyPending | Self::TooManyPendingFromAddress => 4,
             Self::UnsupportedProtocolVersion => 5,
         }
     }
@@ -38,6 +45,8 @@ impl ProtocolError {
     pub(crate) fn response(self, message: Option<&str>) -> Response<Body> {
         let status = match self {
             Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyPending => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyPendingFromAddress => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         };
         let default = self.to_string();

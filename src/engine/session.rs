@@ -209,6 +209,9 @@ pub(crate) struct Inner {
     answered: AtomicU64,
     /// Wakes a pending polling GET so that an upgrade can go on.
     pub(crate) release_poll: Notify,
+    /// Set until the layer above admits the session or it closes: it counts toward the
+    /// engine's bounds on pending sessions meanwhile.
+    pending: AtomicBool,
     /// Set while a polling POST is being read.
     pub(crate) posting: AtomicBool,
     /// Wakes the task that removes a closed polling session once its last poll answered.
@@ -280,6 +283,7 @@ impl Session {
             pings: AtomicU64::new(0),
             answered: AtomicU64::new(0),
             release_poll: Notify::new(),
+            pending: AtomicBool::new(true),
             posting: AtomicBool::new(false),
             flushed: Notify::new(),
             done: AtomicU8::new(0),
@@ -474,6 +478,8 @@ impl Session {
             *closed = Some(reason);
             self.0.is_closed.store(true, Ordering::Release);
         }
+        self.0.engine.session_closed();
+        self.leave_pending();
         self.0.on_close.notify_waiters();
         tracing::debug!(sid = %self.id(), %reason, "session closed");
         if flushes(reason) && self.transport() == TransportKind::Polling {
@@ -513,6 +519,27 @@ impl Session {
     /// ([`Session::downgrade`]), or the two would keep each other alive.
     pub fn attach(&self, handler: Arc<dyn SessionHandler>) -> Result<(), Arc<dyn SessionHandler>> {
         self.0.upper.set(handler)
+    }
+
+    /// Admits the session: it no longer counts toward the engine's bounds on pending sessions
+    /// ([`EngineConfigBuilder::max_pending`](super::EngineConfigBuilder::max_pending)). The
+    /// Socket.IO layer admits a session when its first namespace connects. Later calls do
+    /// nothing.
+    pub fn admit(&self) {
+        self.leave_pending();
+    }
+
+    /// Whether the session is still pending (open and not admitted).
+    pub fn is_pending(&self) -> bool {
+        self.0.pending.load(Ordering::Acquire)
+    }
+
+    fn leave_pending(&self) {
+        if self.0.pending.swap(false, Ordering::AcqRel) {
+            self.0
+                .engine
+                .release_pending(self.remote().0.map(|a| a.ip()));
+        }
     }
 
     /// A handle that does not keep the session alive.

@@ -307,6 +307,8 @@ impl Client {
             };
             if routed {
                 client.joined.notify_one();
+                // Out of the bounds on sessions that have not connected a namespace.
+                session.admit();
                 for p in buffered {
                     if !socket.connected() {
                         break;

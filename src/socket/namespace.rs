@@ -177,7 +177,7 @@ impl fmt::Debug for Namespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Namespace")
             .field("path", &self.0.path)
-            .field("sockets", &self.sockets().len())
+            .field("sockets", &self.socket_count())
             .finish()
     }
 }
@@ -244,6 +244,19 @@ impl Namespace {
     /// The sockets connected to this namespace.
     pub fn sockets(&self) -> Vec<SocketRef> {
         read(&self.0.sockets).values().cloned().collect()
+    }
+
+    /// How many sockets are connected to this namespace on this node: a lock read, no
+    /// allocation.
+    pub fn socket_count(&self) -> usize {
+        read(&self.0.sockets).len()
+    }
+
+    /// How many rooms this node's sockets of the namespace are in, each socket's own room
+    /// included (so at least [`socket_count`](Self::socket_count) unless sockets left their
+    /// own room), as [`Adapter::room_count`] tells: `None` for an adapter that does not count.
+    pub fn room_count(&self) -> Option<usize> {
+        self.0.adapter.room_count()
     }
 }
 

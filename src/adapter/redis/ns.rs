@@ -443,6 +443,11 @@ impl Adapter for NsAdapter {
         self.local.socket_rooms(sid)
     }
 
+    /// This node's rooms only: the other nodes' would take a request.
+    fn room_count(&self) -> Option<usize> {
+        self.local.room_count()
+    }
+
     fn rooms(&self, opts: BroadcastOptions) -> BoxFuture<'_, Result<Vec<Room>, AdapterError>> {
         Box::pin(async move {
             let mut all: BTreeSet<Room> =
