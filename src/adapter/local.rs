@@ -220,6 +220,11 @@ impl LocalAdapter {
                 async move { (id, answer.await) }
             })
             .collect();
+        if !waiting.is_empty()
+            && let Some(ns) = self.ns.upgrade()
+        {
+            ns.count_sent(waiting.len());
+        }
         (waiting.len(), waiting.boxed())
     }
 
@@ -299,12 +304,21 @@ impl Adapter for LocalAdapter {
         // touched per recipient); what may run user code comes after: outgoing listeners, and
         // the close of a socket whose queue is full.
         let mut after = Vec::new();
+        let mut sent = 0;
         self.visit(&opts, |socket| {
             let queued = socket.queue(&packet, opts.volatile);
+            if matches!(queued, Queued::Done | Queued::Listeners) {
+                sent += 1;
+            }
             if matches!(queued, Queued::Listeners | Queued::Full) {
                 after.push((socket.boxed(), queued));
             }
         });
+        if sent > 0
+            && let Some(ns) = self.ns.upgrade()
+        {
+            ns.count_sent(sent);
+        }
         for (socket, queued) in after {
             socket.after_queue(&packet, queued);
         }

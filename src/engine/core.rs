@@ -12,6 +12,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response, StatusCode, header, request::Parts};
 use http_body::Body as HttpBody;
+use tracing::Instrument;
 
 use super::Body;
 use super::{
@@ -21,6 +22,7 @@ use super::{
     log::{Remote, WarnLimit},
     polling,
     session::{Session, guard},
+    telemetry::EngineMetrics,
     websocket,
 };
 
@@ -35,6 +37,7 @@ pub struct Engine {
     closing: AtomicBool,
     heartbeats: Arc<Heartbeats>,
     warn_limit: WarnLimit,
+    metrics: EngineMetrics,
 }
 
 impl fmt::Debug for Engine {
@@ -79,6 +82,7 @@ impl Engine {
             sessions: RwLock::new(HashMap::new()),
             closing: AtomicBool::new(false),
             warn_limit: WarnLimit::new(),
+            metrics: EngineMetrics::new(),
         })
     }
 
@@ -90,6 +94,11 @@ impl Engine {
     /// The budget of this engine's warnings.
     pub(crate) fn warn_limit(&self) -> &WarnLimit {
         &self.warn_limit
+    }
+
+    /// This engine's metric handles.
+    pub(crate) fn metrics(&self) -> &EngineMetrics {
+        &self.metrics
     }
 
     pub(crate) fn heartbeats(&self) -> &Arc<Heartbeats> {
@@ -198,10 +207,13 @@ impl Engine {
                 let Some(session) = self.session(sid) else {
                     return ProtocolError::UnknownSid.response(None);
                 };
+                let span = session.span().clone();
                 match parts.method {
-                    Method::GET => polling::get(session).await,
+                    Method::GET => polling::get(session).instrument(span).await,
                     Method::POST => {
-                        polling::post(session, declared_length(&parts.headers), body).await
+                        polling::post(session, declared_length(&parts.headers), body)
+                            .instrument(span)
+                            .await
                     }
                     _ => ProtocolError::BadRequest.response(None),
                 }
@@ -210,6 +222,7 @@ impl Engine {
                 let Some(session) = self.session(sid) else {
                     return ProtocolError::UnknownSid.response(None);
                 };
+                let _entered = session.span().clone().entered();
                 websocket::upgrade(session, parts)
             }
         }
@@ -252,6 +265,7 @@ impl Engine {
             .unwrap_or_else(|p| p.into_inner())
             .insert(id, session.clone());
         self.heartbeats.schedule(&session);
+        let _entered = session.span().clone().entered();
         tracing::debug!(sid = %session.id(), transport = transport.as_str(), "session opened");
         match ws {
             Some(ws) => {
@@ -276,7 +290,13 @@ impl Engine {
     fn refused(&self, parts: &Parts, error: ProtocolError) {
         if self.warn_limit.allow() {
             let remote = Remote(parts.extensions.get::<std::net::SocketAddr>().copied());
-            tracing::warn!(%remote, uri = %parts.uri, %error, "Engine.IO request refused");
+            tracing::warn!(
+                target: super::VIOLATION_TARGET,
+                %remote,
+                uri = %parts.uri,
+                %error,
+                "Engine.IO request refused"
+            );
         }
     }
 

@@ -9,6 +9,7 @@ use std::{
 };
 
 use bytes::Bytes;
+use tracing::Instrument;
 
 use super::{
     DisconnectReason,
@@ -185,6 +186,7 @@ impl Client {
         }
         let socket = Socket::new_ref(me.clone(), session.clone(), ns.clone(), auth.as_ref());
         let client = me;
+        let span = socket.span().clone();
         run_inline(async move {
             let parts = || ConnectParts {
                 socket: socket.clone(),
@@ -192,6 +194,7 @@ impl Client {
             };
             for mw in ns.middlewares() {
                 if let Err(e) = mw.call(parts()).await {
+                    ns.metrics.refused.increment(1);
                     client.stop_connecting(&path);
                     // A dynamic child created for this attempt goes if it stays empty.
                     client.io.remove_child_ns(&path);
@@ -224,7 +227,7 @@ impl Client {
                 id: None,
             };
             let _ = socket.send_packet(&ok);
-            run_inline(handler);
+            run_inline(handler.instrument(socket.span().clone()));
             // Deliver what arrived while connecting, in order, then route directly. The connect
             // handler may have disconnected the socket already: then it is not routed to (a new
             // CONNECT for the namespace must be possible), and what arrived meanwhile is dropped.
@@ -255,7 +258,8 @@ impl Client {
             if let Some(reason) = session.close_reason() {
                 socket.close(reason.into());
             }
-        });
+        }
+        .instrument(span));
     }
 
     pub(crate) fn remove_socket(&self, ns: &str) {
