@@ -1,7 +1,8 @@
 //! Run with `cargo run --example axum` (`PORT=4000` to change the port).
 //!
 //! Socket.IO mounted in an axum app beside REST routes, behind tower-http's CORS and trace
-//! layers, the app state shared by both sides.
+//! layers, the app state shared by both sides; `/metrics` answers the server's metrics for
+//! Prometheus (`metrics-exporter-prometheus`, the recorder installed before the server is built).
 
 use std::{
     sync::{
@@ -12,6 +13,7 @@ use std::{
 };
 
 use axum::{Json, Router, extract::State as AxumState, routing::get};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::{Deserialize, Serialize};
 use tower_http::{cors::CorsLayer, trace::TraceLayer};
 use tower_socketio::{
@@ -43,6 +45,43 @@ async fn stats(AxumState(state): AxumState<AppState>) -> Json<serde_json::Value>
     Json(serde_json::json!({ "messages": state.messages.load(Ordering::Relaxed) }))
 }
 
+/// Installs the Prometheus recorder, with buckets for the server's histograms, and keeps its
+/// histograms drained every few seconds (between scrapes). Must run before the server is built:
+/// the server registers its metric handles when it is built, and handles registered before a
+/// recorder exists stay no-ops.
+fn install_prometheus() -> PrometheusHandle {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("_seconds".into()),
+            &[0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0],
+        )
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full("socketio_queue_frames".into()),
+                &[0.0, 1.0, 4.0, 16.0, 64.0, 256.0, 1024.0],
+            )
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full("socketio_queue_bytes".into()),
+                &[
+                    0.0, 1024.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+                ],
+            )
+        })
+        .and_then(PrometheusBuilder::install_recorder)
+        .expect("a Prometheus recorder (the first recorder of the process)");
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    handle
+}
+
 fn require_name(Data(auth): Data<Auth>) -> Result<(), &'static str> {
     if auth.name.trim().is_empty() {
         Err("a name is required")
@@ -61,6 +100,7 @@ async fn main() -> std::io::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    let prometheus = install_prometheus();
     let state = AppState::default();
     let (layer, io) = SocketIo::builder()
         .ping_interval(Duration::from_secs(10))
@@ -91,6 +131,10 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new()
         .route("/api/health", get(health))
         .route("/api/stats", get(stats))
+        .route(
+            "/metrics",
+            get(move || std::future::ready(prometheus.render())),
+        )
         .with_state(state)
         .layer(layer)
         .layer(CorsLayer::permissive())

@@ -226,6 +226,11 @@ impl LocalAdapter {
                 async move { (id, answer.await) }
             })
             .collect();
+        if !waiting.is_empty()
+            && let Some(ns) = self.ns.upgrade()
+        {
+            ns.count_sent(waiting.len());
+        }
         (waiting.len(), waiting.boxed())
     }
 
@@ -271,12 +276,21 @@ impl LocalAdapter {
         opts: &BroadcastOptions,
     ) -> Vec<(Box<dyn LocalSocket>, Queued)> {
         let mut after = Vec::new();
+        let mut sent = 0;
         self.visit(opts, |socket| {
             let queued = socket.queue(packet, opts.volatile);
+            if matches!(queued, Queued::Done | Queued::Listeners) {
+                sent += 1;
+            }
             if matches!(queued, Queued::Listeners | Queued::Full) {
                 after.push((socket.boxed(), queued));
             }
         });
+        if sent > 0
+            && let Some(ns) = self.ns.upgrade()
+        {
+            ns.count_sent(sent);
+        }
         after
     }
 

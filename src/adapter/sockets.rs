@@ -79,6 +79,11 @@ pub(crate) trait LocalNamespace: Send + Sync {
     /// Delivers an event from another server to the namespace's server-side listener: its
     /// answer, or `None` when nothing listens for `event`.
     fn server_side(&self, event: &str, args: Vec<Value>) -> Option<Vec<Value>>;
+    /// Counts the recipients a broadcast's packet was queued for (the namespace's metrics), once
+    /// per broadcast.
+    fn count_sent(&self, recipients: usize) {
+        let _ = recipients;
+    }
 }
 
 /// The namespace a [`LocalAdapter`](super::LocalAdapter) serves: made from the

@@ -13,6 +13,7 @@ use std::{
 use bytes::{Bytes, BytesMut};
 use http::{Method, Request, Response, StatusCode, header, request::Parts};
 use http_body::Body as HttpBody;
+use tracing::Instrument;
 
 use super::Body;
 use super::{
@@ -22,6 +23,7 @@ use super::{
     log::{Remote, WarnLimit},
     polling,
     session::{Session, guard},
+    telemetry::EngineMetrics,
     websocket,
 };
 
@@ -40,6 +42,7 @@ pub struct Engine {
     pending: Mutex<Pending>,
     heartbeats: Arc<Heartbeats>,
     warn_limit: WarnLimit,
+    metrics: EngineMetrics,
 }
 
 impl fmt::Debug for Engine {
@@ -96,6 +99,7 @@ impl Engine {
             closing: AtomicBool::new(false),
             pending: Mutex::default(),
             warn_limit: WarnLimit::new(),
+            metrics: EngineMetrics::new(),
         })
     }
 
@@ -107,6 +111,11 @@ impl Engine {
     /// The budget of this engine's warnings.
     pub(crate) fn warn_limit(&self) -> &WarnLimit {
         &self.warn_limit
+    }
+
+    /// This engine's metric handles.
+    pub(crate) fn metrics(&self) -> &EngineMetrics {
+        &self.metrics
     }
 
     pub(crate) fn heartbeats(&self) -> &Arc<Heartbeats> {
@@ -265,10 +274,13 @@ impl Engine {
                 let Some(session) = self.session(sid) else {
                     return ProtocolError::UnknownSid.response(None);
                 };
+                let span = session.span().clone();
                 match parts.method {
-                    Method::GET => polling::get(session).await,
+                    Method::GET => polling::get(session).instrument(span).await,
                     Method::POST => {
-                        polling::post(session, declared_length(&parts.headers), body).await
+                        polling::post(session, declared_length(&parts.headers), body)
+                            .instrument(span)
+                            .await
                     }
                     _ => ProtocolError::BadRequest.response(None),
                 }
@@ -277,6 +289,7 @@ impl Engine {
                 let Some(session) = self.session(sid) else {
                     return ProtocolError::UnknownSid.response(None);
                 };
+                let _entered = session.span().clone().entered();
                 websocket::upgrade(session, parts)
             }
         }
@@ -325,6 +338,7 @@ impl Engine {
             .insert(id, session.clone());
         self.open.fetch_add(1, Ordering::AcqRel);
         self.heartbeats.schedule(&session);
+        let _entered = session.span().clone().entered();
         tracing::debug!(sid = %session.id(), transport = transport.as_str(), "session opened");
         match ws {
             Some(ws) => {
@@ -349,7 +363,13 @@ impl Engine {
     fn refused(&self, parts: &Parts, error: ProtocolError) {
         if self.warn_limit.allow() {
             let remote = Remote(parts.extensions.get::<SocketAddr>().copied());
-            tracing::warn!(%remote, uri = %parts.uri, %error, "Engine.IO request refused");
+            tracing::warn!(
+                target: super::VIOLATION_TARGET,
+                %remote,
+                uri = %parts.uri,
+                %error,
+                "Engine.IO request refused"
+            );
         }
     }
 

@@ -108,6 +108,7 @@ impl Heartbeats {
                 if let Some(inner) = session.upgrade() {
                     let session = Session(inner);
                     if !session.answered(n) {
+                        let _entered = session.span().enter();
                         super::session_warn!(
                             session,
                             "ping not answered in time, closing the session"
@@ -136,6 +137,7 @@ impl Heartbeats {
                 continue;
             };
             let session = Session(inner);
+            session.sample_queue();
             let n = session.next_ping();
             if session.send_ping().is_ok() {
                 awaited.push((weak, n));

@@ -2,6 +2,9 @@
 //! hit are logged at WARN with the session id and the remote address, at most
 //! [`WARNINGS_PER_SECOND`] a second per engine; what is held back is counted and reported in one
 //! line when the next second's first warning goes out.
+//!
+//! They all have the target [`VIOLATION_TARGET`], so that an operator can keep them alone
+//! (`RUST_LOG=tower_socketio::violation=warn`) or silence them.
 
 use std::{
     fmt,
@@ -11,6 +14,9 @@ use std::{
 };
 
 use tokio::time::Instant;
+
+/// The target of every protocol violation and limit hit logged on a connection.
+pub(crate) const VIOLATION_TARGET: &str = "tower_socketio::violation";
 
 /// The most warnings one engine logs in a second.
 pub(crate) const WARNINGS_PER_SECOND: u32 = 20;
@@ -68,6 +74,7 @@ impl WarnLimit {
         };
         if held_back > 0 {
             tracing::warn!(
+                target: VIOLATION_TARGET,
                 held_back,
                 "warnings held back (more than {WARNINGS_PER_SECOND} a second)"
             );
@@ -95,7 +102,12 @@ macro_rules! session_warn {
     ($session:expr, $($rest:tt)+) => {{
         let session: &$crate::engine::Session = &$session;
         if session.engine().warn_limit().allow() {
-            tracing::warn!(sid = %session.id(), remote = %session.remote(), $($rest)+);
+            tracing::warn!(
+                target: $crate::engine::VIOLATION_TARGET,
+                sid = %session.id(),
+                remote = %session.remote(),
+                $($rest)+
+            );
         }
     }};
 }

@@ -33,6 +33,7 @@ mod heartbeat;
 mod log;
 mod polling;
 mod session;
+mod telemetry;
 mod websocket;
 
 use std::fmt;
@@ -44,8 +45,9 @@ pub use self::config::{
     DEFAULT_MAX_QUEUE_BYTES, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports,
 };
 pub use self::core::Engine;
-pub(crate) use self::log::session_warn;
+pub(crate) use self::log::{VIOLATION_TARGET, session_warn};
 pub use self::session::{SendError, Session, WeakSession};
+pub(crate) use self::telemetry::handler_panicked;
 pub use crate::protocol::{Frame, Str};
 
 /// Receives what happens on the engine's sessions. One instance serves every session.

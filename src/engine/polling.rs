@@ -97,6 +97,11 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
     session.finish_if_drained();
     let mut out = BytesMut::with_capacity(size + frames.len());
     engine_io::encode_payload(&frames, &mut out);
+    let metrics = session.engine().metrics();
+    metrics
+        .sent
+        .get(TransportKind::Polling)
+        .increment(out.len() as u64);
     text_response(out)
 }
 
@@ -230,6 +235,11 @@ where
             return ProtocolError::BadRequest.response(None);
         }
     };
+    let metrics = session.engine().metrics();
+    metrics
+        .received
+        .get(TransportKind::Polling)
+        .increment(bytes.len() as u64);
     let packets = match engine_io::decode_payload(bytes) {
         Ok(p) => p,
         Err(e) => {

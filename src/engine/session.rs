@@ -135,6 +135,12 @@ impl Queue {
     fn bytes(&self) -> usize {
         self.lock().bytes
     }
+
+    /// The frames and the bytes queued.
+    fn depth(&self) -> (usize, usize) {
+        let q = self.lock();
+        (q.frames.len(), q.bytes)
+    }
 }
 
 /// The receiving end of a session's queue, owned by one transport at a time: a guard on the
@@ -180,6 +186,9 @@ impl Outbox<'_> {
 struct TransportState {
     kind: TransportKind,
     upgrading: bool,
+    /// Whether the session is still counted in the sessions gauge of its transport (until it
+    /// closes): moved with the transport on upgrade, under the same lock.
+    counted: bool,
 }
 
 impl Inner {
@@ -226,6 +235,10 @@ pub(crate) struct Inner {
     /// Set once, never cleared: the handler must not hold the session strongly (a cycle), but
     /// a [`WeakSession`]; then reading it per message costs no lock and no reference count.
     upper: std::sync::OnceLock<Arc<dyn SessionHandler>>,
+    /// The session's span (`session`, with `sid`, `transport` and `remote`): its transports'
+    /// work runs in it, and the Socket.IO sockets' spans are its children. Disabled (and free)
+    /// when no subscriber is interested.
+    span: tracing::Span,
 }
 
 /// A handle on an Engine.IO session: send to its client, close it, read its handshake request.
@@ -267,6 +280,18 @@ impl Session {
         kind: TransportKind,
         parts: Parts,
     ) -> Session {
+        let remote = super::log::Remote(parts.extensions.get::<std::net::SocketAddr>().copied());
+        // A root: the session outlives the HTTP request that opened it (and its span).
+        let span = tracing::info_span!(
+            parent: None,
+            "session",
+            sid = &*id,
+            transport = kind.as_str(),
+            %remote,
+        );
+        let metrics = engine.metrics();
+        metrics.opened.get(kind).increment(1);
+        metrics.sessions.get(kind).increment(1.0);
         let parts = Arc::new(detach(parts));
         Session(Arc::new(Inner {
             queue: Queue::new(engine.config().queue_size, engine.config().max_queue_bytes),
@@ -276,6 +301,7 @@ impl Session {
             transport: Mutex::new(TransportState {
                 kind,
                 upgrading: false,
+                counted: true,
             }),
             closed: Mutex::new(None),
             is_closed: AtomicBool::new(false),
@@ -290,7 +316,21 @@ impl Session {
             on_done: Notify::new(),
             parts,
             upper: std::sync::OnceLock::new(),
+            span,
         }))
+    }
+
+    /// The session's span (see the README's "Tracing").
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.0.span
+    }
+
+    /// Records the outgoing queue's depth in the queue histograms (once per heartbeat).
+    pub(crate) fn sample_queue(&self) {
+        let (frames, bytes) = self.0.queue.depth();
+        let metrics = self.0.engine.metrics();
+        metrics.queue_frames.record(frames as f64);
+        metrics.queue_bytes.record(bytes as f64);
     }
 
     /// The session id (at least 128 random bits, URL-safe).
@@ -455,9 +495,11 @@ impl Session {
     /// [`OverflowPolicy::Drop`] (the frame was dropped).
     pub(crate) fn queue_full(&self) {
         if self.0.engine.config().overflow == OverflowPolicy::Drop {
+            self.0.engine.metrics().dropped.increment(1);
             super::session_warn!(*self, "outgoing queue full, a packet dropped");
             return;
         }
+        self.0.engine.metrics().disconnected.increment(1);
         super::session_warn!(*self, "outgoing queue full, closing the session");
         self.close_with(DisconnectReason::QueueFull);
     }
@@ -480,6 +522,13 @@ impl Session {
         }
         self.0.engine.session_closed();
         self.leave_pending();
+        let _entered = self.0.span.enter();
+        {
+            let mut st = self.state();
+            if std::mem::take(&mut st.counted) {
+                self.0.engine.metrics().sessions.get(st.kind).decrement(1.0);
+            }
+        }
         self.0.on_close.notify_waiters();
         tracing::debug!(sid = %self.id(), %reason, "session closed");
         if flushes(reason) && self.transport() == TransportKind::Polling {
@@ -655,6 +704,18 @@ impl Session {
         st.upgrading = false;
         if success {
             st.kind = TransportKind::WebSocket;
+            let metrics = self.0.engine.metrics();
+            metrics.upgrades.increment(1);
+            if st.counted {
+                metrics.sessions.get(TransportKind::Polling).decrement(1.0);
+                metrics
+                    .sessions
+                    .get(TransportKind::WebSocket)
+                    .increment(1.0);
+            }
+            self.0
+                .span
+                .record("transport", TransportKind::WebSocket.as_str());
         }
     }
 
@@ -723,6 +784,7 @@ pub(crate) fn guard(session: &Session, callback: &str, f: impl FnOnce()) {
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a non-string panic".to_owned());
+        super::handler_panicked();
         tracing::error!(sid = %session.id(), callback, %message, "a handler panicked");
     }
 }

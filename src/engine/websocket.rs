@@ -22,10 +22,11 @@ use tokio_tungstenite::{
         protocol::{CloseFrame, Role, WebSocketConfig, frame::coding::CloseCode},
     },
 };
+use tracing::Instrument;
 
 use super::Body;
 use super::{
-    DisconnectReason, Frame, Str,
+    DisconnectReason, Frame, Str, TransportKind,
     error::ProtocolError,
     session::{Session, flushes},
     session_warn,
@@ -118,9 +119,13 @@ impl Accepted {
     pub(crate) fn run(self, session: Session) -> Response<Body> {
         // Should the upgrade never complete, the session ends with the task that waited for it.
         let ends = Ends(session.clone());
-        self.respond(move |ws| async move {
-            drive(session, ws).await;
-            drop(ends);
+        let span = session.span().clone();
+        self.respond(move |ws| {
+            async move {
+                drive(session, ws).await;
+                drop(ends);
+            }
+            .instrument(span)
         })
     }
 }
@@ -169,7 +174,8 @@ pub(crate) fn upgrade(session: Session, mut parts: Parts) -> Response<Body> {
     }
     // Should the connection never upgrade, the upgrade is given up with the task.
     let slot = UpgradeSlot(session.clone());
-    acc.respond(move |ws| run_upgrade(session, ws, slot))
+    let span = session.span().clone();
+    acc.respond(move |ws| run_upgrade(session, ws, slot).instrument(span))
 }
 
 /// Gives up an upgrade when dropped before it was settled: the session keeps polling.
@@ -256,6 +262,11 @@ fn to_message(frame: Frame) -> Message {
 /// Reading goes on while a write waits for the client, and the session's close ends both.
 async fn drive(session: Session, mut ws: Ws) {
     let max = session.engine().config().max_payload;
+    let metrics = session.engine().metrics();
+    let (received, sent) = (
+        metrics.received.get(TransportKind::WebSocket),
+        metrics.sent.get(TransportKind::WebSocket),
+    );
     let closed = session.closed();
     tokio::pin!(closed);
     let (reason, code) = 'run: {
@@ -278,26 +289,41 @@ async fn drive(session: Session, mut ws: Ws) {
             read_wake.task.register(cx.waker());
             if read_wake.woken.swap(false, Ordering::AcqRel) {
                 let mut read_cx = Context::from_waker(&read_waker);
+                // Counted once per wake-up, not per message.
+                let mut bytes = 0;
                 while let Poll::Ready(message) = ws.poll_next_unpin(&mut read_cx) {
+                    bytes += match &message {
+                        Some(Ok(Message::Text(t))) => t.len(),
+                        Some(Ok(Message::Binary(b))) => b.len(),
+                        _ => 0,
+                    };
                     if let Err(end) = read(&session, message, max) {
+                        received.increment(bytes as u64);
                         return Poll::Ready(end);
                     }
                 }
+                received.increment(bytes as u64);
             }
             // Write what is queued, as long as the WebSocket takes it.
-            loop {
+            let mut bytes = 0;
+            let written = loop {
                 match ws.poll_ready_unpin(cx) {
                     Poll::Ready(Ok(())) => {}
-                    Poll::Ready(Err(e)) => return Poll::Ready(write_failed(&session, &e)),
-                    Poll::Pending => break,
+                    Poll::Ready(Err(e)) => break Err(e),
+                    Poll::Pending => break Ok(()),
                 }
                 let Poll::Ready(frame) = outbox.poll_next(cx) else {
-                    break;
+                    break Ok(());
                 };
+                bytes += frame.len();
                 if let Err(e) = ws.start_send_unpin(to_message(frame)) {
-                    return Poll::Ready(write_failed(&session, &e));
+                    break Err(e);
                 }
                 unflushed = true;
+            };
+            sent.increment(bytes as u64);
+            if let Err(e) = written {
+                return Poll::Ready(write_failed(&session, &e));
             }
             if unflushed {
                 match ws.poll_flush_unpin(cx) {

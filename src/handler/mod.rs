@@ -8,6 +8,8 @@ mod register;
 
 use std::{future::Future, sync::Arc};
 
+use tracing::Instrument;
+
 use crate::{
     extract::{
         ConnectError, ConnectParts, DisconnectParts, ExtractError, FromConnect, FromDisconnect,
@@ -175,8 +177,13 @@ macro_rules! impl_handlers {
                     };
                 )*
                 let fut = (self)($($T),*);
+                let (socket_span, event_span) = parts.spans();
                 let acker = parts.into_acker();
-                run_inline(async move { acker.answer(fut.await) });
+                run_inline(
+                    async move { acker.answer(fut.await) }
+                        .instrument(event_span)
+                        .instrument(socket_span),
+                );
             }
             fn check(&self, states: &StateCheck) -> Result<(), String> {
                 $( $T::check(states)?; )*

@@ -9,6 +9,7 @@ use std::{
 };
 
 use bytes::Bytes;
+use tracing::Instrument;
 
 use super::{
     DisconnectReason,
@@ -198,6 +199,9 @@ impl Client {
         }
         let restore = ns.recovery.and_then(|_| recovery_request(auth.as_ref()));
         let client = me;
+        // The socket's span exists once its id is known (after a restore): until then, the
+        // session's.
+        let span = session.span().clone();
         run_inline(async move {
             let restored = match restore {
                 Some((pid, offset)) => match ns.adapter().restore_session(pid, offset).await {
@@ -235,7 +239,8 @@ impl Client {
             let skip = restored.is_some() && ns.recovery.is_some_and(|r| r.skip_middlewares);
             let middlewares = if skip { Vec::new() } else { ns.middlewares() };
             for mw in middlewares {
-                if let Err(e) = mw.call(parts()).await {
+                if let Err(e) = mw.call(parts()).instrument(socket.span().clone()).await {
+                    ns.metrics.refused.increment(1);
                     give_up();
                     tracing::debug!(ns = %path, error = %e.message, "connection refused by middleware");
                     return client.connect_error(&path, e);
@@ -290,7 +295,7 @@ impl Client {
                     let _ = socket.send_packet(&ok);
                 }
             }
-            run_inline(handler);
+            run_inline(handler.instrument(socket.span().clone()));
             // Deliver what arrived while connecting, in order, then route directly. The connect
             // handler may have disconnected the socket already: then it is not routed to (a new
             // CONNECT for the namespace must be possible), and what arrived meanwhile is dropped.
@@ -323,7 +328,8 @@ impl Client {
             if let Some(reason) = session.close_reason() {
                 socket.close(reason.into());
             }
-        });
+        }
+        .instrument(span));
     }
 
     pub(crate) fn remove_socket(&self, ns: &str) {

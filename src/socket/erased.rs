@@ -13,6 +13,8 @@ use std::{
     task::{Context, Waker},
 };
 
+use futures_util::FutureExt;
+
 use super::{DisconnectReason, SocketRef};
 use crate::protocol::value::Value;
 
@@ -28,8 +30,20 @@ where
     let mut fut = Box::pin(fut);
     let mut cx = Context::from_waker(Waker::noop());
     if fut.as_mut().poll(&mut cx).is_pending() {
-        // The spawned task polls again at once with a real waker, so no wake-up is lost.
-        tokio::spawn(fut);
+        // The spawned task polls again at once with a real waker, so no wake-up is lost. A
+        // panic in the rest is contained as one in the first step is (by the engine): counted
+        // and logged, the task ends.
+        tokio::spawn(async move {
+            if let Err(panic) = std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+                crate::engine::handler_panicked();
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a non-string panic".to_owned());
+                tracing::error!(%message, "an async handler panicked");
+            }
+        });
     }
 }
 
@@ -81,6 +95,15 @@ pub struct MessageParts {
     pub(crate) event: String,
     pub(crate) args: Option<Vec<Value>>,
     pub(crate) ack: Option<u64>,
+    /// The event's span (`event`, with the event's name and ack id).
+    pub(crate) span: tracing::Span,
+}
+
+impl MessageParts {
+    /// The spans an async handler's future runs in, outermost first: the socket's, the event's.
+    pub(crate) fn spans(&self) -> (tracing::Span, tracing::Span) {
+        (self.socket.span().clone(), self.span.clone())
+    }
 }
 
 /// What connect handlers' and middleware's extractors read: the socket and the auth object.

@@ -10,6 +10,7 @@ mod reason;
 mod registry;
 #[allow(clippy::module_inception)]
 mod socket;
+mod telemetry;
 
 pub(crate) use self::client::IoHandler;
 pub(crate) use self::erased::{

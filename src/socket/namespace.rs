@@ -10,6 +10,7 @@ use super::{
     erased::{BoxedConnect, BoxedMiddleware},
     registry::IoInner,
     socket::{EventMiddleware, SocketRef, event_middleware},
+    telemetry::NsMetrics,
 };
 use crate::{
     adapter::{
@@ -47,6 +48,7 @@ pub(crate) struct NsInner {
     /// The server's connection state recovery settings, when it is on.
     pub(crate) recovery: Option<ConnectionStateRecovery>,
     pub(crate) io: std::sync::Weak<IoInner>,
+    pub(crate) metrics: NsMetrics,
 }
 
 impl NsInner {
@@ -58,6 +60,29 @@ impl NsInner {
         remove_when_empty: bool,
         io: &Arc<IoInner>,
     ) -> Arc<NsInner> {
+        Self::build(path, connect, middlewares, remove_when_empty, io, false)
+    }
+
+    /// A child of a dynamic namespace (its metrics are labelled `dynamic`).
+    pub(crate) fn new_child(
+        path: String,
+        connect: BoxedConnect,
+        middlewares: Vec<BoxedMiddleware>,
+        remove_when_empty: bool,
+        io: &Arc<IoInner>,
+    ) -> Arc<NsInner> {
+        Self::build(path, connect, middlewares, remove_when_empty, io, true)
+    }
+
+    fn build(
+        path: String,
+        connect: BoxedConnect,
+        middlewares: Vec<BoxedMiddleware>,
+        remove_when_empty: bool,
+        io: &Arc<IoInner>,
+        dynamic: bool,
+    ) -> Arc<NsInner> {
+        let metrics = NsMetrics::new(&path, dynamic);
         Arc::new_cyclic(|weak| {
             let handle = WeakNamespace {
                 path: path.as_str().into(),
@@ -87,6 +112,7 @@ impl NsInner {
                 parser: io.parser.clone(),
                 recovery: io.config.recovery,
                 io: Arc::downgrade(io),
+                metrics,
             }
         })
     }
@@ -103,13 +129,17 @@ impl NsInner {
 
     pub(crate) fn insert(&self, socket: SocketRef) {
         let id: Arc<str> = socket.id().into();
-        write(&self.sockets).insert(id, socket);
+        if write(&self.sockets).insert(id, socket).is_none() {
+            self.metrics.sockets.increment(1.0);
+        }
     }
 
     pub(crate) fn remove(&self, id: &str) {
         let empty = {
             let mut s = write(&self.sockets);
-            s.remove(id);
+            if s.remove(id).is_some() {
+                self.metrics.sockets.decrement(1.0);
+            }
             s.is_empty()
         };
         if empty
@@ -149,6 +179,10 @@ impl LocalNamespace for NsInner {
 
     fn next_ack_id(&self) -> u64 {
         NsInner::next_ack_id(self)
+    }
+
+    fn count_sent(&self, recipients: usize) {
+        self.metrics.sent.increment(recipients as u64);
     }
 
     fn server_side(&self, event: &str, args: Vec<Value>) -> Option<Vec<Value>> {

@@ -72,7 +72,7 @@ impl IoInner {
         }
         let dyns = read(&self.dyn_nsps);
         let d = dyns.iter().find(|d| (d.matcher)(path))?;
-        let ns = NsInner::new(
+        let ns = NsInner::new_child(
             path.to_owned(),
             d.connect.clone(),
             d.middlewares.clone(),

@@ -13,6 +13,7 @@ use std::{
 
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::oneshot;
+use tracing::Instrument;
 
 use super::{
     DisconnectReason,
@@ -82,6 +83,9 @@ pub struct Socket {
     pid: Option<Arc<str>>,
     /// Whether the socket was recovered from a dropped connection.
     recovered: bool,
+    /// The socket's span (`socket`, with `ns` and `id`), a child of its session's: its
+    /// handlers run in it. Disabled (and free) when no subscriber is interested.
+    span: tracing::Span,
 }
 
 /// A shared handle on a [`Socket`], cheap to clone; the extractor for the socket.
@@ -133,12 +137,20 @@ impl Socket {
             || Value::from_iter(std::iter::empty::<(String, Value)>()),
             |r| r.info.data.clone(),
         );
+        let id = restored.map_or_else(new_id, |r| Arc::from(r.info.id.as_str()));
+        let span = tracing::info_span!(
+            parent: session.span(),
+            "socket",
+            ns = ns.path.as_str(),
+            id = &*id,
+        );
         SocketRef(Arc::new(Socket {
             handshake: Handshake::for_socket(session.shared_request(), auth),
             session,
-            id: restored.map_or_else(new_id, |r| Arc::from(r.info.id.as_str())),
+            id,
             pid,
             recovered: restored.is_some(),
+            span,
             ns,
             client,
             handlers: RwLock::default(),
@@ -223,6 +235,11 @@ impl Socket {
 
     pub(crate) fn io_inner(&self) -> &IoInner {
         &self.client.io
+    }
+
+    /// The socket's span (see the README's "Tracing").
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
     }
 
     /// Calls `listener` for every event received, before its handler (`onAny`).
@@ -327,12 +344,16 @@ impl SocketRef {
     {
         let id = self.ns.next_ack_id();
         let rx = self.register_ack(id);
+        let start = std::time::Instant::now();
         if let Err(e) = self.emit_packet(event, data, Some(id)) {
             lock(&self.acks).remove(&id);
             return Err(e.into());
         }
         match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(args)) => Ok(from_value(args_value(args))?),
+            Ok(Ok(args)) => {
+                self.ns.metrics.ack_duration.record(start.elapsed());
+                Ok(from_value(args_value(args))?)
+            }
             Ok(Err(_)) => Err(AckError::Disconnected),
             Err(_) => {
                 lock(&self.acks).remove(&id);
@@ -369,6 +390,7 @@ impl SocketRef {
             id,
         };
         self.send_packet(&packet)?;
+        self.ns.metrics.sent.increment(1);
         Ok(())
     }
 
@@ -483,6 +505,11 @@ impl SocketRef {
 
     /// An event from the client.
     pub(crate) fn on_event(&self, event: String, args: Vec<Value>, ack: Option<u64>) {
+        self.ns.metrics.received.increment(1);
+        // The event's span, a child of the socket's, entered for everything the event runs.
+        let _socket = self.span.enter();
+        let span = tracing::debug_span!("event", event = event.as_str(), ack);
+        let _event = span.enter();
         // Listeners and middlewares are rare: flags spare the locks of empty lists.
         if self.has_any_in.load(Ordering::Acquire) {
             let listeners = read(&self.any_in);
@@ -508,6 +535,7 @@ impl SocketRef {
                 event,
                 args: Some(args),
                 ack,
+                span: span.clone(),
             }),
             None => tracing::debug!(sid = %self.id, %event, "no handler for event"),
         }
@@ -551,13 +579,15 @@ impl SocketRef {
         if !self.connected.swap(false, Ordering::AcqRel) {
             return;
         }
+        let _entered = self.span.enter();
         tracing::debug!(sid = %self.id, ns = %self.ns.path, %reason, "socket disconnected");
         let run = |handlers: Vec<BoxedDisconnect>| {
             for h in handlers {
-                run_inline(h.call(DisconnectParts {
+                let handler = h.call(DisconnectParts {
                     socket: self.clone(),
                     reason,
-                }));
+                });
+                run_inline(handler.instrument(self.span.clone()));
             }
         };
         run(std::mem::take(&mut *lock(&self.on_disconnecting)));
@@ -688,13 +718,17 @@ impl LocalSocket for SocketRef {
         let queued = self.queue(packet, volatile);
         self.after_queue(packet, queued);
         let socket = self.clone();
+        let start = std::time::Instant::now();
         Box::pin(async move {
             if !matches!(queued, Queued::Done | Queued::Listeners) {
                 socket.forget_ack(ack_id);
                 return Err(AckError::Disconnected);
             }
             match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(args)) => Ok(args),
+                Ok(Ok(args)) => {
+                    socket.ns.metrics.ack_duration.record(start.elapsed());
+                    Ok(args)
+                }
                 Ok(Err(_)) => Err(AckError::Disconnected),
                 Err(_) => {
                     socket.forget_ack(ack_id);

@@ -178,5 +178,6 @@ pub async fn run_client(program: &str, args: &[&str], timeout: Duration) -> Outp
     }
     out
 }
+pub mod ops;
 pub mod redis;
 pub mod sio;

@@ -5,7 +5,9 @@
 //! `--ping-timeout-ms N` (default 20000), binds 127.0.0.1 only, and prints exactly one line
 //! `LISTENING <port>` to stdout once it accepts connections. The two Rust Socket.IO servers also
 //! take `--redis URL` (a loopback `redis://` URL): they then join the cluster of that Redis
-//! through their library's Redis adapter (the cross-node scenario `xnode`).
+//! through their library's Redis adapter (the cross-node scenario `xnode`). `bench-ours` also
+//! takes `--metrics` (no value): it installs the Prometheus recorder before the server is built
+//! and answers `/metrics`, for a run with the metrics recorded (the others refuse it).
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -28,6 +30,8 @@ pub struct Options {
     /// `--redis URL`: the Redis of a cluster to join (Socket.IO servers only; `bench-raw`
     /// refuses it).
     pub redis: Option<String>,
+    /// `--metrics`: record the server's metrics with the Prometheus recorder (`bench-ours`).
+    pub metrics: bool,
 }
 
 impl Options {
@@ -40,7 +44,7 @@ impl Options {
                 eprintln!("{bin}: {e}");
                 eprintln!(
                     "usage: {bin} --port P [--ping-interval-ms N] [--ping-timeout-ms N] \
-                     [--redis URL]"
+                     [--redis URL] [--metrics]"
                 );
                 std::process::exit(2);
             }
@@ -53,8 +57,13 @@ impl Options {
         let mut interval = 25_000u64;
         let mut timeout = 20_000u64;
         let mut redis = None;
+        let mut metrics = false;
         let mut args = args.into_iter();
         while let Some(flag) = args.next() {
+            if flag == "--metrics" {
+                metrics = true;
+                continue;
+            }
             let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
             let bad = |e| format!("{flag} {value}: {e}");
             match flag.as_str() {
@@ -70,6 +79,7 @@ impl Options {
             ping_interval: Duration::from_millis(interval.max(1)),
             ping_timeout: Duration::from_millis(timeout.max(1)),
             redis,
+            metrics,
         })
     }
 

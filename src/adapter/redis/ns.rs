@@ -38,6 +38,12 @@ pub(crate) enum Channel {
 }
 
 /// `n` characters from uid2's alphabet.
+/// Requests to the other servers that wait for their answers, by type (`all_rooms`,
+/// `fetch_sockets`, `server_side_emit`) and outcome (`complete`, `timeout`, `error`) (counter).
+pub(crate) const ADAPTER_REQUESTS: &str = "socketio_adapter_requests_total";
+/// The time from a request to its last answer (or its timeout), by type (histogram, seconds).
+pub(crate) const ADAPTER_REQUEST_DURATION: &str = "socketio_adapter_request_duration_seconds";
+
 fn random_id(n: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut rng = rand::rng();
@@ -161,9 +167,30 @@ impl NsAdapter {
         id.is_some_and(|id| lock(&self.pending).contains_key(id))
     }
 
-    /// Publishes a request and gathers `expected` responses within the request timeout; the
-    /// responses so far and whether all came.
+    /// Publishes a request of type `kind` and gathers `expected` responses within the request
+    /// timeout; the responses so far and whether all came. Counted and timed in the adapter
+    /// metrics ([`ADAPTER_REQUESTS`], [`ADAPTER_REQUEST_DURATION`]).
     async fn request(
+        &self,
+        kind: &'static str,
+        pending: &mut Pending<'_>,
+        payload: Vec<u8>,
+        expected: usize,
+        timeout: Duration,
+    ) -> Result<(Vec<Value>, bool), AdapterError> {
+        let start = std::time::Instant::now();
+        let outcome = self.gather(pending, payload, expected, timeout).await;
+        let label = match &outcome {
+            Ok((_, true)) => "complete",
+            Ok((_, false)) => "timeout",
+            Err(_) => "error",
+        };
+        metrics::histogram!(ADAPTER_REQUEST_DURATION, "type" => kind).record(start.elapsed());
+        metrics::counter!(ADAPTER_REQUESTS, "type" => kind, "outcome" => label).increment(1);
+        outcome
+    }
+
+    async fn gather(
         &self,
         pending: &mut Pending<'_>,
         payload: Vec<u8>,
@@ -462,7 +489,7 @@ impl Adapter for NsAdapter {
             let (id, mut pending) = self.register();
             let msg = wire::all_rooms_request(&self.uid, &id);
             let (answers, complete) = self
-                .request(&mut pending, msg, others, self.timeout())
+                .request("all_rooms", &mut pending, msg, others, self.timeout())
                 .await?;
             if !complete {
                 return Err(AdapterError(
@@ -628,7 +655,7 @@ impl Adapter for NsAdapter {
             let (id, mut pending) = self.register();
             let msg = wire::fetch_request(&self.uid, &id, &opts);
             let (answers, complete) = self
-                .request(&mut pending, msg, others, self.timeout())
+                .request("fetch_sockets", &mut pending, msg, others, self.timeout())
                 .await?;
             if !complete {
                 return Err(AdapterError(
@@ -709,7 +736,9 @@ impl Adapter for NsAdapter {
             let (id, mut pending) = self.register();
             let msg = wire::server_side_request(&self.uid, Some(&id), &event, &args);
             // As the trait says: the answers that came within the timeout.
-            let (answers, _) = self.request(&mut pending, msg, others, timeout).await?;
+            let (answers, _) = self
+                .request("server_side_emit", &mut pending, msg, others, timeout)
+                .await?;
             Ok(answers
                 .into_iter()
                 .map(|a| vec![a.get("data").cloned().unwrap_or(Value::Null)])

@@ -5,7 +5,9 @@
 //! Run with
 //! `cargo run --release --manifest-path benches/servers/Cargo.toml --bin bench-ours -- --port 0`
 //! (optional `--ping-interval-ms N`, `--ping-timeout-ms N`, and `--redis URL` to join the
-//! cluster of that Redis through the crate's Redis adapter); it prints `LISTENING <port>` when
+//! cluster of that Redis through the crate's Redis adapter, and `--metrics` to record the
+//! server's metrics with the Prometheus recorder, answered at `/metrics`, for the comparison
+//! with and without); it prints `LISTENING <port>` when
 //! ready. Socket.IO at `/socket.io/`, namespace `/`: `echo` with an ack answers with its argument,
 //! `broadcast` emits `bcast` with its argument to every other socket.
 //!
@@ -27,6 +29,12 @@ use tower_socketio_bench_servers::{Options, announce, serve_http1};
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let opts = Options::from_env();
+    // Before the server is built: it registers its metric handles then.
+    let prometheus = opts.metrics.then(|| {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("the Prometheus recorder")
+    });
     let mut builder = SocketIo::builder()
         .ping_interval(opts.ping_interval)
         .ping_timeout(opts.ping_timeout);
@@ -53,7 +61,22 @@ async fn main() -> std::io::Result<()> {
             },
         );
     });
-    let app = tower_layer::Layer::layer(&layer, axum::Router::new());
+    let mut router = axum::Router::new();
+    if let Some(handle) = prometheus {
+        let upkeep = handle.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                upkeep.run_upkeep();
+            }
+        });
+        router = router.route(
+            "/metrics",
+            axum::routing::get(move || std::future::ready(handle.render())),
+        );
+    }
+    let app = tower_layer::Layer::layer(&layer, router);
     let listener = opts.bind()?;
     announce(&listener)?;
     serve_http1(listener, app).await

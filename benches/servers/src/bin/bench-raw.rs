@@ -43,6 +43,10 @@ async fn main() -> std::io::Result<()> {
         eprintln!("bench-raw: --redis is not supported (raw WebSocket has no cluster)");
         std::process::exit(2);
     }
+    if opts.metrics {
+        eprintln!("bench-raw: --metrics is not supported");
+        std::process::exit(2);
+    }
     let listener = opts.bind()?;
     announce(&listener)?;
     let registry = Registry::default();

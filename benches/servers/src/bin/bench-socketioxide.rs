@@ -38,6 +38,10 @@ async fn on_connect<A: Adapter>(socket: SocketRef<A>) {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let opts = Options::from_env();
+    if opts.metrics {
+        eprintln!("bench-socketioxide: --metrics is not supported (socketioxide has no metrics)");
+        std::process::exit(2);
+    }
     let builder = SocketIo::builder()
         .ping_interval(opts.ping_interval)
         .ping_timeout(opts.ping_timeout);

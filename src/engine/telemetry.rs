@@ -1,0 +1,82 @@
+//! The engine's metrics, through the `metrics` facade: handles registered once per engine, so
+//! that what a message costs is an update of a handle (one branch when no recorder is
+//! installed), never a lookup, a label allocation or a formatted string.
+//!
+//! The recorder must be installed before the engine is built: handles registered without one
+//! stay no-ops. The names are listed in the README ("Metrics").
+
+use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
+
+use super::TransportKind;
+
+/// Engine.IO sessions open, by transport (gauge).
+pub(crate) const SESSIONS: &str = "socketio_sessions";
+/// Engine.IO sessions opened, by the transport they opened with (counter).
+pub(crate) const SESSIONS_OPENED: &str = "socketio_sessions_opened_total";
+/// Sessions upgraded from polling to WebSocket (counter).
+pub(crate) const UPGRADES: &str = "socketio_upgrades_total";
+/// Bytes received from clients, by transport (counter).
+pub(crate) const RECEIVED_BYTES: &str = "socketio_received_bytes_total";
+/// Bytes sent to clients, by transport (counter).
+pub(crate) const SENT_BYTES: &str = "socketio_sent_bytes_total";
+/// Frames in a session's outgoing queue, sampled at each heartbeat ping (histogram).
+pub(crate) const QUEUE_FRAMES: &str = "socketio_queue_frames";
+/// Bytes in a session's outgoing queue, sampled at each heartbeat ping (histogram).
+pub(crate) const QUEUE_BYTES: &str = "socketio_queue_bytes";
+/// Packets dropped (`action="dropped"`) or clients disconnected (`action="disconnected"`)
+/// because an outgoing queue was full (counter).
+pub(crate) const QUEUE_OVERFLOWS: &str = "socketio_queue_overflows_total";
+/// Handler panics contained by the server (counter).
+pub(crate) const HANDLER_PANICS: &str = "socketio_handler_panics_total";
+
+/// Per-transport handles: `[polling, websocket]`.
+#[derive(Debug)]
+pub(crate) struct ByTransport<T>([T; 2]);
+
+impl<T> ByTransport<T> {
+    fn new(make: impl Fn(&'static str) -> T) -> Self {
+        ByTransport([make("polling"), make("websocket")])
+    }
+
+    pub(crate) fn get(&self, transport: TransportKind) -> &T {
+        match transport {
+            TransportKind::Polling => &self.0[0],
+            TransportKind::WebSocket => &self.0[1],
+        }
+    }
+}
+
+/// One engine's handles.
+#[derive(Debug)]
+pub(crate) struct EngineMetrics {
+    pub(crate) sessions: ByTransport<Gauge>,
+    pub(crate) opened: ByTransport<Counter>,
+    pub(crate) upgrades: Counter,
+    pub(crate) received: ByTransport<Counter>,
+    pub(crate) sent: ByTransport<Counter>,
+    pub(crate) queue_frames: Histogram,
+    pub(crate) queue_bytes: Histogram,
+    pub(crate) dropped: Counter,
+    pub(crate) disconnected: Counter,
+}
+
+impl EngineMetrics {
+    pub(crate) fn new() -> EngineMetrics {
+        EngineMetrics {
+            sessions: ByTransport::new(|t| gauge!(SESSIONS, "transport" => t)),
+            opened: ByTransport::new(|t| counter!(SESSIONS_OPENED, "transport" => t)),
+            upgrades: counter!(UPGRADES),
+            received: ByTransport::new(|t| counter!(RECEIVED_BYTES, "transport" => t)),
+            sent: ByTransport::new(|t| counter!(SENT_BYTES, "transport" => t)),
+            queue_frames: histogram!(QUEUE_FRAMES),
+            queue_bytes: histogram!(QUEUE_BYTES),
+            dropped: counter!(QUEUE_OVERFLOWS, "action" => "dropped"),
+            disconnected: counter!(QUEUE_OVERFLOWS, "action" => "disconnected"),
+        }
+    }
+}
+
+/// Counts a contained handler panic (rare: registered where it happens).
+pub(crate) fn handler_panicked() {
+    counter!(HANDLER_PANICS).increment(1);
+}
