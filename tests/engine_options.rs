@@ -447,3 +447,46 @@ async fn unusable_generated_ids_refuse_the_handshake() {
         assert_eq!(parts.status, 500, "{bad:?}");
     }
 }
+
+// --- tower-http's CompressionLayer in front, instead ----------------------------------------
+
+/// With the engine's compression off, tower-http's `CompressionLayer` in front of the service
+/// compresses the polls (a long-poll once it is answered) and leaves the WebSocket upgrade
+/// alone: the Node client over fetch gets gzipped polls, over polling-then-WebSocket upgrades.
+#[tokio::test]
+async fn tower_http_compression_in_front_works_too() {
+    use tower_http::compression::{CompressionLayer, predicate::SizeAbove};
+
+    let (svc, io) = SocketIo::builder().http_compression(None).build_svc();
+    handlers(&io);
+    let encodings = Arc::new(Mutex::new(Vec::<(u16, Option<String>)>::new()));
+    let record = encodings.clone();
+    let compressed = tower::ServiceBuilder::new()
+        .map_response(move |res: http::Response<_>| {
+            record.lock().unwrap().push((
+                res.status().as_u16(),
+                header_str(res.headers(), header::CONTENT_ENCODING),
+            ));
+            res
+        })
+        .layer(CompressionLayer::new().compress_when(SizeAbove::new(1024)))
+        .service(svc);
+    let url = format!("http://{}", common::serve(compressed).await);
+    let out = node(&url, &["--scenario", "client", "--transport", "fetch"]).await;
+    assert_decoded(&out["query"]);
+    assert!(
+        encodings
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(s, e)| *s == 200 && e.as_deref() == Some("gzip")),
+        "{encodings:?}"
+    );
+    let out = node(&url, &["--scenario", "client", "--transport", "upgrade"]).await;
+    assert_eq!(out["transport"], "websocket");
+    let seen = encodings.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|(s, e)| *s == 101 && e.is_none()),
+        "{seen:?}"
+    );
+}
