@@ -10,7 +10,7 @@ use std::{
 
 use crate::{
     adapter::{Adapter, ConnectionStateRecovery},
-    engine::{Engine, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports},
+    engine::{Cookie, Engine, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports},
     extract::{ExtractError, FromSocket, StateCheck},
     handler::{ConnectBox, ConnectHandler, ConnectMiddleware, MiddlewareBox},
     operators::BroadcastOperator,
@@ -449,6 +449,45 @@ impl SocketIoBuilder {
     /// where the address comes from (behind a reverse proxy, every client has the proxy's).
     pub fn max_pending_sessions_per_address(mut self, sessions: usize) -> Self {
         self.engine = self.engine.max_pending_per_address(sessions);
+        self
+    }
+    /// HTTP compression of polling responses of at least `threshold` bytes (default on, 1024
+    /// bytes); `None` turns it off. See [`EngineConfigBuilder::http_compression`].
+    pub fn http_compression(mut self, threshold: Option<usize>) -> Self {
+        self.engine = self.engine.http_compression(threshold);
+        self
+    }
+    /// A sticky-session cookie on every handshake (default none); see
+    /// [`EngineConfigBuilder::cookie`].
+    pub fn cookie(mut self, cookie: Cookie) -> Self {
+        self.engine = self.engine.cookie(cookie);
+        self
+    }
+    /// Chooses each Engine.IO session id (default random); see
+    /// [`EngineConfigBuilder::session_id`].
+    pub fn session_id<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&http::request::Parts) -> String + Send + Sync + 'static,
+    {
+        self.engine = self.engine.session_id(f);
+        self
+    }
+    /// Adds headers to each handshake response (default none); see
+    /// [`EngineConfigBuilder::initial_headers`].
+    pub fn initial_headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut http::HeaderMap, &http::request::Parts) + Send + Sync + 'static,
+    {
+        self.engine = self.engine.initial_headers(f);
+        self
+    }
+    /// Adds headers to every transport response (default none); see
+    /// [`EngineConfigBuilder::headers`].
+    pub fn headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut http::HeaderMap, &http::request::Parts) + Send + Sync + 'static,
+    {
+        self.engine = self.engine.headers(f);
         self
     }
     /// How long [`SocketRef::emit_with_ack`] waits for an answer (default 5 s).

@@ -215,7 +215,7 @@ async fn rust_server_with(
                 let sockets = io.fetch_sockets().await.unwrap();
                 let target = sockets
                     .iter()
-                    .find(|s| s.handshake.query_param("name") == Some(r.name.as_str()))
+                    .find(|s| s.handshake.query_param("name").as_deref() == Some(r.name.as_str()))
                     .unwrap();
                 io.to(target.id.as_str())
                     .emit(&r.event, &r.data)

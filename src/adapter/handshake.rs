@@ -1,7 +1,7 @@
 //! [`Handshake`]: what a client sent when it connected. An adapter describes sockets with it
 //! ([`SocketInfo`](super::SocketInfo)), local or rebuilt from another node.
 
-use std::{sync::Arc, time::SystemTime};
+use std::{borrow::Cow, sync::Arc, time::SystemTime};
 
 use crate::protocol::value::Value;
 
@@ -31,7 +31,7 @@ impl Handshake {
     ///     .unwrap()
     ///     .into_parts();
     /// let h = Handshake::new(request, serde_json::json!({ "token": "t" }), SystemTime::now());
-    /// assert_eq!(h.query_param("room"), Some("a"));
+    /// assert_eq!(h.query_param("room").as_deref(), Some("a"));
     /// assert_eq!(h.url(), "/socket.io/?EIO=4&transport=websocket&room=a");
     /// assert_eq!(h.auth()["token"], "t");
     /// assert!(h.secure());
@@ -74,20 +74,38 @@ impl Handshake {
         &self.request
     }
 
-    /// The query parameters, in order (not percent-decoded).
-    pub fn query(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.request
-            .uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| p.split_once('=').unwrap_or((p, "")))
+    /// The query parameters, in order, decoded as a form's (`application/x-www-form-urlencoded`,
+    /// as browsers and the official clients encode them): percent-escapes decoded as UTF-8
+    /// (invalid sequences become U+FFFD), `+` read as a space. A value with nothing to decode
+    /// is borrowed from the URL. [`raw_query`](Self::raw_query) is the query as it came.
+    ///
+    /// ```
+    /// use std::time::SystemTime;
+    /// use tower_socketio::Handshake;
+    ///
+    /// let (request, ()) = http::Request::get("/socket.io/?EIO=4&name=J%C3%BCrgen&q=a+b%2Bc")
+    ///     .body(())
+    ///     .unwrap()
+    ///     .into_parts();
+    /// let h = Handshake::new(request, serde_json::json!({}), SystemTime::now());
+    /// assert_eq!(h.query_param("name").as_deref(), Some("Jürgen"));
+    /// assert_eq!(h.query_param("q").as_deref(), Some("a b+c"));
+    /// assert_eq!(h.raw_query(), "EIO=4&name=J%C3%BCrgen&q=a+b%2Bc");
+    /// let keys: Vec<_> = h.query().map(|(k, _)| k.into_owned()).collect();
+    /// assert_eq!(keys, ["EIO", "name", "q"]);
+    /// ```
+    pub fn query(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+        form_urlencoded::parse(self.raw_query().as_bytes())
     }
 
-    /// The value of query parameter `key` (the first one, not percent-decoded).
-    pub fn query_param(&self, key: &str) -> Option<&str> {
-        self.query().find(|(k, _)| *k == key).map(|(_, v)| v)
+    /// The value of query parameter `key`, decoded (the first one; see [`query`](Self::query)).
+    pub fn query_param(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.query().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The query string as the client sent it, not decoded (`""` when there is none).
+    pub fn raw_query(&self) -> &str {
+        self.request.uri.query().unwrap_or("")
     }
 
     /// The auth object the client sent with CONNECT (`{}` when none).

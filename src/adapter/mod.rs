@@ -81,8 +81,9 @@ pub struct BroadcastOptions {
     pub local: bool,
     /// Drop the packet for sockets that cannot take it now instead of queueing it.
     pub volatile: bool,
-    /// A compression hint. Accepted for API compatibility; per-message compression is not
-    /// negotiated by this server, so it has no effect.
+    /// A compression hint. Accepted for API compatibility, with no effect: WebSocket
+    /// permessage-deflate is not negotiated by this server, and polling responses are
+    /// compressed by size whatever it says (see `EngineConfigBuilder::http_compression`).
     pub compress: bool,
 }
 

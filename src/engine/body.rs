@@ -23,6 +23,11 @@ impl Body {
     pub fn full(data: Bytes) -> Body {
         Body(Some(data).filter(|d| !d.is_empty()))
     }
+
+    /// The buffer, unless the body is empty.
+    pub(crate) fn data(&self) -> Option<&Bytes> {
+        self.0.as_ref()
+    }
 }
 
 impl http_body::Body for Body {

@@ -2,10 +2,16 @@
 
 use std::{fmt, future::Future, pin::Pin, sync::Arc, time::Duration};
 
-use http::request::Parts;
+use http::{HeaderMap, request::Parts};
 
 type AllowFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 pub(crate) type AllowRequestFn = Arc<dyn Fn(&Parts) -> AllowFuture + Send + Sync>;
+pub(crate) type SessionIdFn = Arc<dyn Fn(&Parts) -> String + Send + Sync>;
+pub(crate) type HeadersFn = Arc<dyn Fn(&mut HeaderMap, &Parts) + Send + Sync>;
+
+/// The default threshold of HTTP compression: polling responses of at least 1024 bytes are
+/// compressed (the reference server's `httpCompression.threshold`).
+pub const DEFAULT_COMPRESSION_THRESHOLD: usize = 1024;
 
 /// Which transports the engine accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +63,11 @@ pub struct EngineConfig {
     pub(crate) allow_request: Option<AllowRequestFn>,
     pub(crate) max_pending: usize,
     pub(crate) max_pending_per_address: usize,
+    pub(crate) http_compression: Option<usize>,
+    pub(crate) cookie: Option<Cookie>,
+    pub(crate) session_id: Option<SessionIdFn>,
+    pub(crate) initial_headers: Option<HeadersFn>,
+    pub(crate) headers: Option<HeadersFn>,
 }
 
 /// The default bound of a session's outgoing queue in bytes: 4 MiB.
@@ -78,6 +89,11 @@ impl Default for EngineConfig {
             allow_request: None,
             max_pending: usize::MAX,
             max_pending_per_address: usize::MAX,
+            http_compression: Some(DEFAULT_COMPRESSION_THRESHOLD),
+            cookie: None,
+            session_id: None,
+            initial_headers: None,
+            headers: None,
         }
     }
 }
@@ -98,6 +114,11 @@ impl fmt::Debug for EngineConfig {
             .field("allow_request", &self.allow_request.is_some())
             .field("max_pending", &self.max_pending)
             .field("max_pending_per_address", &self.max_pending_per_address)
+            .field("http_compression", &self.http_compression)
+            .field("cookie", &self.cookie)
+            .field("session_id", &self.session_id.is_some())
+            .field("initial_headers", &self.initial_headers.is_some())
+            .field("headers", &self.headers.is_some())
             .finish()
     }
 }
@@ -131,6 +152,17 @@ impl EngineConfig {
     /// The bound of a session's outgoing queue, in bytes.
     pub fn max_queue_bytes(&self) -> usize {
         self.max_queue_bytes
+    }
+
+    /// The threshold of HTTP compression of polling responses, in bytes; `None` when it is
+    /// off.
+    pub fn http_compression(&self) -> Option<usize> {
+        self.http_compression
+    }
+
+    /// The sticky-session cookie set on handshakes, if any.
+    pub fn cookie(&self) -> Option<&Cookie> {
+        self.cookie.as_ref()
     }
 }
 
@@ -256,8 +288,191 @@ impl EngineConfigBuilder {
         self
     }
 
+    /// HTTP compression of polling responses (default on, threshold
+    /// [`DEFAULT_COMPRESSION_THRESHOLD`], 1024 bytes, as the reference server's
+    /// `httpCompression`): a polling response of at least `threshold` bytes is compressed with
+    /// gzip or deflate when the request's `Accept-Encoding` accepts one (the client's preference
+    /// first), at zlib's default level. `None` turns it off. Polling only: the handshake's small
+    /// answer and the POST acknowledgements are below any sensible threshold, and WebSocket
+    /// frames are never compressed (see the README on permessage-deflate).
+    pub fn http_compression(mut self, threshold: Option<usize>) -> Self {
+        self.0.http_compression = threshold;
+        self
+    }
+
+    /// A sticky-session cookie set on every handshake response, whose value is the session id
+    /// (default none, as the reference server's `cookie` option), for a load balancer that
+    /// routes by cookie. See [`Cookie`] for its attributes.
+    pub fn cookie(mut self, cookie: Cookie) -> Self {
+        self.0.cookie = Some(cookie);
+        self
+    }
+
+    /// Chooses the id of each new session from its handshake request (default: 128 random
+    /// bits in URL-safe base64, 22 characters), as the reference server's `generateId`. The
+    /// id must be unique among open sessions, 1 to 128 characters of `A-Z a-z 0-9 - _ . ~`
+    /// (it travels in URLs and cookies unescaped); a handshake given an invalid or taken id is
+    /// refused with HTTP 500, and the refusal logged at WARN. This is the Engine.IO session id;
+    /// Socket.IO sockets have ids of their own.
+    pub fn session_id<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&Parts) -> String + Send + Sync + 'static,
+    {
+        self.0.session_id = Some(Arc::new(f));
+        self
+    }
+
+    /// Adds headers to each handshake response (polling or WebSocket), as the reference
+    /// server's `initial_headers` event: called with the response's headers and the request,
+    /// after the [`cookie`](Self::cookie) is set and before the
+    /// [`headers`](Self::headers) hook (default none).
+    pub fn initial_headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut HeaderMap, &Parts) + Send + Sync + 'static,
+    {
+        self.0.initial_headers = Some(Arc::new(f));
+        self
+    }
+
+    /// Adds headers to every response of the engine's transports (each polling GET and POST,
+    /// each WebSocket handshake or upgrade), as the reference server's `headers` event: called
+    /// with the response's headers and the request (default none). Error answers (an unknown
+    /// session, a refused handshake) do not go through it.
+    pub fn headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut HeaderMap, &Parts) + Send + Sync + 'static,
+    {
+        self.0.headers = Some(Arc::new(f));
+        self
+    }
+
     /// The configuration.
     pub fn build(self) -> EngineConfig {
         self.0
+    }
+}
+
+/// The `SameSite` attribute of a [`Cookie`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// `SameSite=Strict`.
+    Strict,
+    /// `SameSite=Lax` (the default).
+    Lax,
+    /// `SameSite=None` (browsers then require [`Cookie::secure`]).
+    None,
+}
+
+/// A sticky-session cookie (see [`EngineConfigBuilder::cookie`]): `name=<session id>` with
+/// the reference server's defaults, name `io`, `Path=/`, `HttpOnly`, `SameSite=Lax`.
+///
+/// ```
+/// use tower_socketio::engine::{Cookie, SameSite};
+///
+/// let c = Cookie::new("lb").path(None).same_site(Some(SameSite::Strict));
+/// assert_eq!(c.header_value("abc"), "lb=abc; SameSite=Strict");
+/// assert_eq!(Cookie::default().header_value("abc"), "io=abc; Path=/; HttpOnly; SameSite=Lax");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    name: String,
+    path: Option<String>,
+    http_only: bool,
+    same_site: Option<SameSite>,
+    secure: bool,
+    domain: Option<String>,
+    max_age: Option<Duration>,
+}
+
+impl Default for Cookie {
+    fn default() -> Self {
+        Cookie::new("io")
+    }
+}
+
+impl Cookie {
+    /// A cookie named `name`, with `Path=/`, `HttpOnly` and `SameSite=Lax`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Cookie {
+            name: name.into(),
+            path: Some("/".into()),
+            http_only: true,
+            same_site: Some(SameSite::Lax),
+            secure: false,
+            domain: None,
+            max_age: None,
+        }
+    }
+
+    /// The `Path` attribute (default `/`); `None` leaves it out, and then `HttpOnly` too, as
+    /// the reference server does with `path: false` (call [`http_only`](Self::http_only)
+    /// after this to choose otherwise).
+    pub fn path(mut self, path: Option<&str>) -> Self {
+        self.http_only = path.is_some();
+        self.path = path.map(str::to_owned);
+        self
+    }
+
+    /// The `HttpOnly` attribute (default on).
+    pub fn http_only(mut self, yes: bool) -> Self {
+        self.http_only = yes;
+        self
+    }
+
+    /// The `SameSite` attribute (default `Lax`); `None` leaves it out.
+    pub fn same_site(mut self, same_site: Option<SameSite>) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// The `Secure` attribute (default off).
+    pub fn secure(mut self, yes: bool) -> Self {
+        self.secure = yes;
+        self
+    }
+
+    /// The `Domain` attribute (default none).
+    pub fn domain(mut self, domain: Option<&str>) -> Self {
+        self.domain = domain.map(str::to_owned);
+        self
+    }
+
+    /// The `Max-Age` attribute, in whole seconds (default none: a session cookie).
+    pub fn max_age(mut self, max_age: Option<Duration>) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// The cookie's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The `Set-Cookie` value for a session id.
+    pub fn header_value(&self, sid: &str) -> String {
+        use std::fmt::Write;
+        let mut v = format!("{}={sid}", self.name);
+        if let Some(age) = self.max_age {
+            let _ = write!(v, "; Max-Age={}", age.as_secs());
+        }
+        if let Some(domain) = &self.domain {
+            let _ = write!(v, "; Domain={domain}");
+        }
+        if let Some(path) = &self.path {
+            let _ = write!(v, "; Path={path}");
+        }
+        if self.http_only {
+            v.push_str("; HttpOnly");
+        }
+        if self.secure {
+            v.push_str("; Secure");
+        }
+        match self.same_site {
+            Some(SameSite::Strict) => v.push_str("; SameSite=Strict"),
+            Some(SameSite::Lax) => v.push_str("; SameSite=Lax"),
+            Some(SameSite::None) => v.push_str("; SameSite=None"),
+            None => {}
+        }
+        v
     }
 }

@@ -1,7 +1,7 @@
 //! The engine: the session map and the routing of each HTTP request.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, hash_map::Entry},
     fmt,
     net::{IpAddr, SocketAddr},
     sync::{
@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use super::Body;
 use super::{
-    EngineConfig, EngineHandler, Frame, TransportKind,
+    EngineConfig, EngineHandler, Frame, TransportKind, compress,
     error::ProtocolError,
     heartbeat::Heartbeats,
     log::{Remote, WarnLimit},
@@ -254,7 +254,7 @@ impl Engine {
         B::Data: Send,
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let query = parse_query(parts.uri.query().unwrap_or(""));
         if query.eio != Some("4") {
             self.refused(&parts, ProtocolError::UnsupportedProtocolVersion);
@@ -275,24 +275,76 @@ impl Engine {
                     return ProtocolError::UnknownSid.response(None);
                 };
                 let span = session.span().clone();
-                match parts.method {
-                    Method::GET => polling::get(session).instrument(span).await,
+                let res = match parts.method {
+                    Method::GET => {
+                        let res = polling::get(session).instrument(span).await;
+                        self.compressed(res, &parts)
+                    }
                     Method::POST => {
                         polling::post(session, declared_length(&parts.headers), body)
                             .instrument(span)
                             .await
                     }
-                    _ => ProtocolError::BadRequest.response(None),
-                }
+                    _ => return ProtocolError::BadRequest.response(None),
+                };
+                self.with_headers(res, &parts, None)
             }
             (TransportKind::WebSocket, Some(sid)) => {
                 let Some(session) = self.session(sid) else {
                     return ProtocolError::UnknownSid.response(None);
                 };
                 let _entered = session.span().clone().entered();
-                websocket::upgrade(session, parts)
+                let res = websocket::upgrade(session, &mut parts);
+                self.with_headers(res, &parts, None)
             }
         }
+    }
+
+    /// A polling response compressed as the request accepts, when compression is on.
+    fn compressed(&self, res: Response<Body>, parts: &Parts) -> Response<Body> {
+        match self.config.http_compression {
+            Some(threshold) => compress::polling_response(res, &parts.headers, threshold),
+            None => res,
+        }
+    }
+
+    /// A transport's response with the configured headers: on a handshake (`sid` given), the
+    /// sticky cookie and the `initial_headers` hook first; then the `headers` hook. Error
+    /// answers go as they are.
+    fn with_headers(
+        &self,
+        mut res: Response<Body>,
+        parts: &Parts,
+        sid: Option<&str>,
+    ) -> Response<Body> {
+        let status = res.status();
+        if !(status.is_success() || status == StatusCode::SWITCHING_PROTOCOLS) {
+            return res;
+        }
+        if let Some(sid) = sid {
+            if let Some(cookie) = &self.config.cookie {
+                match header::HeaderValue::from_str(&cookie.header_value(sid)) {
+                    Ok(v) => {
+                        res.headers_mut().append(header::SET_COOKIE, v);
+                    }
+                    Err(_) => {
+                        if self.warn_limit.allow() {
+                            tracing::warn!(
+                                name = cookie.name(),
+                                "the sticky-session cookie is not a valid header value, not set"
+                            );
+                        }
+                    }
+                }
+            }
+            if let Some(hook) = &self.config.initial_headers {
+                hook(res.headers_mut(), parts);
+            }
+        }
+        if let Some(hook) = &self.config.headers {
+            hook(res.headers_mut(), parts);
+        }
+        res
     }
 
     async fn handshake(
@@ -324,18 +376,36 @@ impl Engine {
             tracing::debug!(%message, "handshake refused by allow_request");
             return ProtocolError::Forbidden.response(Some(&message));
         }
+        let id = match &self.config.session_id {
+            None => crate::protocol::new_id(),
+            Some(generate) => {
+                let id = generate(&parts);
+                if !valid_session_id(&id) {
+                    return self.bad_session_id(&parts, "invalid");
+                }
+                Arc::from(id)
+            }
+        };
         let address = parts.extensions.get::<SocketAddr>().map(SocketAddr::ip);
         if let Err(error) = self.reserve_pending(address) {
             self.refused(&parts, error);
             return error.response(None);
         }
-        let id = crate::protocol::new_id();
         let session = Session::new(id.clone(), self.clone(), transport, parts);
         let open = self.open_packet(&id, transport);
-        self.sessions
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id, session.clone());
+        {
+            let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
+            match sessions.entry(id) {
+                Entry::Vacant(e) => {
+                    e.insert(session.clone());
+                }
+                Entry::Occupied(_) => {
+                    drop(sessions);
+                    self.release_pending(address);
+                    return self.bad_session_id(session.request(), "already in use");
+                }
+            }
+        }
         self.open.fetch_add(1, Ordering::AcqRel);
         self.heartbeats.schedule(&session);
         let _entered = session.span().clone().entered();
@@ -345,7 +415,9 @@ impl Engine {
                 // The open packet goes first in the queue, ahead of anything `on_connect` sends.
                 let _ = session.send(Frame::Text(open.into()));
                 guard(&session, "on_connect", || self.handler.on_connect(&session));
-                ws.run(session)
+                let request = session.shared_request();
+                let res = ws.run(session.clone());
+                self.with_headers(res, &request, Some(session.id()))
             }
             None => {
                 guard(&session, "on_connect", || self.handler.on_connect(&session));
@@ -354,9 +426,23 @@ impl Engine {
                     header::CONTENT_TYPE,
                     header::HeaderValue::from_static("text/plain; charset=UTF-8"),
                 );
-                res
+                let request = session.shared_request();
+                let res = self.compressed(res, &request);
+                self.with_headers(res, &request, Some(session.id()))
             }
         }
+    }
+
+    /// Refuses a handshake whose generated session id cannot be used: HTTP 500, logged.
+    fn bad_session_id(&self, parts: &Parts, why: &str) -> Response<Body> {
+        if self.warn_limit.allow() {
+            let remote = Remote(parts.extensions.get::<std::net::SocketAddr>().copied());
+            tracing::warn!(%remote, why, "the session id generator gave an unusable id, handshake refused");
+        }
+        super::error::json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Bytes::from_static(b"{\"code\":3,\"message\":\"Bad request\"}"),
+        )
     }
 
     /// Logs a refused handshake at WARN, within the warning budget.
@@ -389,6 +475,15 @@ impl Engine {
         });
         format!("0{body}")
     }
+}
+
+/// Whether a generated session id can be used: 1 to 128 characters of `A-Z a-z 0-9 - _ . ~`
+/// (URL-unreserved, so it goes into query strings and cookies as it is).
+fn valid_session_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~'))
 }
 
 /// The body length a request declares (`Content-Length`), if it declares one that parses.

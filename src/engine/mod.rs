@@ -26,6 +26,7 @@
 //! ```
 
 mod body;
+mod compress;
 mod config;
 mod core;
 mod error;
@@ -42,7 +43,8 @@ use bytes::Bytes;
 
 pub use self::body::Body;
 pub use self::config::{
-    DEFAULT_MAX_QUEUE_BYTES, EngineConfig, EngineConfigBuilder, OverflowPolicy, Transports,
+    Cookie, DEFAULT_COMPRESSION_THRESHOLD, DEFAULT_MAX_QUEUE_BYTES, EngineConfig,
+    EngineConfigBuilder, OverflowPolicy, SameSite, Transports,
 };
 pub use self::core::Engine;
 pub(crate) use self::log::{VIOLATION_TARGET, session_warn};

@@ -158,11 +158,11 @@ fn ws_config(max_payload: usize) -> WebSocketConfig {
 /// A WebSocket for a session that has already upgraded, or is upgrading, completes its
 /// handshake and is then closed, as the reference server does; the session's transport is left
 /// as it is. The first request to arrive holds the upgrade (taken before the 101 is answered).
-pub(crate) fn upgrade(session: Session, mut parts: Parts) -> Response<Body> {
+pub(crate) fn upgrade(session: Session, parts: &mut Parts) -> Response<Body> {
     if session.is_closed() {
         return ProtocolError::BadRequest.response(None);
     }
-    let acc = match accept(&mut parts, session.engine().config().max_payload) {
+    let acc = match accept(parts, session.engine().config().max_payload) {
         Ok(acc) => acc,
         Err(message) => return ProtocolError::BadRequest.response(Some(message)),
     };

@@ -28,7 +28,7 @@ pub(crate) fn socket_value(s: &SocketInfo) -> Value {
     }
     let query: Value = h
         .query()
-        .map(|(k, v)| (k.to_owned(), Value::from(v)))
+        .map(|(k, v)| (k.into_owned(), Value::from(v.as_ref())))
         .collect();
     let issued = h
         .issued()
@@ -175,11 +175,12 @@ mod tests {
 
     #[test]
     fn a_socket_survives_the_round_trip() {
-        let (parts, ()) = http::Request::get("/socket.io/?EIO=4&transport=websocket&x=1")
-            .header("origin", "http://a")
-            .body(())
-            .unwrap()
-            .into_parts();
+        let (parts, ()) =
+            http::Request::get("/socket.io/?EIO=4&transport=websocket&x=1&name=J%C3%BCrgen&q=a+b")
+                .header("origin", "http://a")
+                .body(())
+                .unwrap()
+                .into_parts();
         let info = SocketInfo {
             id: "abc".into(),
             ns: "/".into(),
@@ -200,10 +201,22 @@ mod tests {
                 .and_then(Value::as_str),
             Some("1")
         );
+        // A Node peer reads `query` decoded (as Node parses it) and `url` as it came.
+        let query = h.get("query").unwrap();
+        assert_eq!(query.get("name").and_then(Value::as_str), Some("Jürgen"));
+        assert_eq!(query.get("q").and_then(Value::as_str), Some("a b"));
+        assert_eq!(
+            h.get("url").and_then(Value::as_str),
+            Some("/socket.io/?EIO=4&transport=websocket&x=1&name=J%C3%BCrgen&q=a+b")
+        );
         let back = socket_info(&v, "/").unwrap();
         assert_eq!(back.id, "abc");
         assert_eq!(back.rooms, ["abc", "r"]);
-        assert_eq!(back.handshake.query_param("x"), Some("1"));
+        assert_eq!(back.handshake.query_param("x").as_deref(), Some("1"));
+        assert_eq!(
+            back.handshake.query_param("name").as_deref(),
+            Some("Jürgen")
+        );
         assert_eq!(back.handshake.auth()["token"], "t");
         assert_eq!(back.handshake.issued(), info.handshake.issued());
         assert_eq!(back.data, info.data);
