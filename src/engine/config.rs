@@ -55,6 +55,7 @@ pub struct EngineConfig {
     pub(crate) max_queue_bytes: usize,
     pub(crate) overflow: OverflowPolicy,
     pub(crate) allow_request: Option<AllowRequestFn>,
+    pub(crate) allow_eio3: bool,
 }
 
 /// The default bound of a session's outgoing queue in bytes: 4 MiB.
@@ -74,6 +75,7 @@ impl Default for EngineConfig {
             max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
             overflow: OverflowPolicy::Disconnect,
             allow_request: None,
+            allow_eio3: false,
         }
     }
 }
@@ -92,6 +94,7 @@ impl fmt::Debug for EngineConfig {
             .field("max_queue_bytes", &self.max_queue_bytes)
             .field("overflow", &self.overflow)
             .field("allow_request", &self.allow_request.is_some())
+            .field("allow_eio3", &self.allow_eio3)
             .finish()
     }
 }
@@ -125,6 +128,11 @@ impl EngineConfig {
     /// The bound of a session's outgoing queue, in bytes.
     pub fn max_queue_bytes(&self) -> usize {
         self.max_queue_bytes
+    }
+
+    /// Whether Engine.IO v3 clients are served.
+    pub fn allow_eio3(&self) -> bool {
+        self.allow_eio3
     }
 }
 
@@ -223,6 +231,21 @@ impl EngineConfigBuilder {
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
         self.0.allow_request = Some(Arc::new(move |parts| Box::pin(f(parts))));
+        self
+    }
+
+    /// Whether Engine.IO v3 clients (`EIO=3`: the npm `socket.io-client` 2.x and the clients of
+    /// its time) are served, as the reference server's `allowEIO3` (default `false`: they are
+    /// refused with HTTP 400, "Unsupported protocol version").
+    ///
+    /// A v3 session speaks v3's polling payloads and binary messages
+    /// ([`engine_io::v3`](crate::protocol::engine_io::v3)), and its heartbeat runs the other
+    /// way: the client pings every `ping_interval` and waits `ping_timeout` for the pong; the
+    /// server sends no pings and closes a session that has not pinged for `ping_interval +
+    /// ping_timeout`. Each session keeps the revision of its handshake
+    /// ([`Session::protocol`](super::Session::protocol)).
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.0.allow_eio3 = allow;
         self
     }
 

@@ -46,7 +46,7 @@ pub use self::config::{
 pub use self::core::Engine;
 pub(crate) use self::log::session_warn;
 pub use self::session::{SendError, Session, WeakSession};
-pub use crate::protocol::{Frame, Str};
+pub use crate::protocol::{Frame, Str, engine_io::EioVersion};
 
 /// Receives what happens on the engine's sessions. One instance serves every session.
 ///

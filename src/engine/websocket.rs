@@ -30,7 +30,7 @@ use super::{
     session::{Session, flushes},
     session_warn,
 };
-use crate::protocol::engine_io::{self, Packet};
+use crate::protocol::engine_io::{self, EioVersion, Packet};
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -241,9 +241,11 @@ async fn next_text(ws: &mut Ws) -> Result<Packet, String> {
     }
 }
 
-fn to_message(frame: Frame) -> Message {
+/// A frame as a WebSocket message (`v3`: a binary message is prefixed with its type byte).
+fn to_message(frame: Frame, v3: bool) -> Message {
     match frame {
         Frame::Text(t) => Message::Text(t),
+        Frame::Binary(b) if v3 => Message::Binary(engine_io::v3::binary_message(&b)),
         Frame::Binary(b) => Message::Binary(b),
     }
 }
@@ -256,6 +258,7 @@ fn to_message(frame: Frame) -> Message {
 /// Reading goes on while a write waits for the client, and the session's close ends both.
 async fn drive(session: Session, mut ws: Ws) {
     let max = session.engine().config().max_payload;
+    let v3 = session.protocol() == EioVersion::V3;
     let closed = session.closed();
     tokio::pin!(closed);
     let (reason, code) = 'run: {
@@ -279,7 +282,7 @@ async fn drive(session: Session, mut ws: Ws) {
             if read_wake.woken.swap(false, Ordering::AcqRel) {
                 let mut read_cx = Context::from_waker(&read_waker);
                 while let Poll::Ready(message) = ws.poll_next_unpin(&mut read_cx) {
-                    if let Err(end) = read(&session, message, max) {
+                    if let Err(end) = read(&session, message, max, v3) {
                         return Poll::Ready(end);
                     }
                 }
@@ -294,7 +297,7 @@ async fn drive(session: Session, mut ws: Ws) {
                 let Poll::Ready(frame) = outbox.poll_next(cx) else {
                     break;
                 };
-                if let Err(e) = ws.start_send_unpin(to_message(frame)) {
+                if let Err(e) = ws.start_send_unpin(to_message(frame, v3)) {
                     return Poll::Ready(write_failed(&session, &e));
                 }
                 unflushed = true;
@@ -317,9 +320,9 @@ async fn drive(session: Session, mut ws: Ws) {
         if flushes(reason) {
             let mut outbox = session.outbox().await;
             while let Some(frame) = outbox.try_next() {
-                ws.feed(to_message(frame)).await?;
+                ws.feed(to_message(frame, v3)).await?;
             }
-            ws.feed(to_message(Frame::CLOSE)).await?;
+            ws.feed(to_message(Frame::CLOSE, v3)).await?;
         }
         if code != CloseCode::Abnormal {
             ws.send(Message::Close(Some(CloseFrame {
@@ -361,19 +364,26 @@ impl Wake for ReadWake {
     }
 }
 
-/// Handles one message read from the WebSocket; an `Err` ends the session with that reason.
+/// Handles one message read from the WebSocket (`v3`: an Engine.IO v3 session); an `Err` ends
+/// the session with that reason.
 fn read(
     session: &Session,
     message: Option<Result<Message, WsError>>,
     max: usize,
+    v3: bool,
 ) -> Result<(), (DisconnectReason, CloseCode)> {
+    let malformed = |e: engine_io::PacketError| {
+        session_warn!(*session, error = %e, "malformed packet, closing the session");
+        (DisconnectReason::PacketParsing, CloseCode::Protocol)
+    };
     let packet = match message {
         Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big(session, max)),
         Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big(session, max)),
-        Some(Ok(Message::Text(t))) => engine_io::decode_text(Str::from(t)).map_err(|e| {
-            session_warn!(*session, error = %e, "malformed packet, closing the session");
-            (DisconnectReason::PacketParsing, CloseCode::Protocol)
-        }),
+        Some(Ok(Message::Text(t))) if v3 => {
+            engine_io::v3::decode_text(Str::from(t)).map_err(malformed)
+        }
+        Some(Ok(Message::Text(t))) => engine_io::decode_text(Str::from(t)).map_err(malformed),
+        Some(Ok(Message::Binary(b))) if v3 => engine_io::v3::decode_binary(b).map_err(malformed),
         Some(Ok(Message::Binary(b))) => Ok(Packet::Binary(b)),
         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return Ok(()),
         Some(Ok(Message::Close(_))) | None => {

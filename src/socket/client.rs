@@ -17,7 +17,9 @@ use super::{
     socket::{Socket, SocketRef},
 };
 use crate::{
-    engine::{self, EngineHandler, SendError, Session, SessionHandler, Str, WeakSession},
+    engine::{
+        self, EioVersion, EngineHandler, SendError, Session, SessionHandler, Str, WeakSession,
+    },
     protocol::{DecodeState, Packet, PacketData, ParseError, value::Value},
     sync::lock,
 };
@@ -46,6 +48,8 @@ pub(crate) struct Client {
     decoding: Mutex<DecodeState>,
     /// Told when a namespace connection succeeds: the connect timeout's task ends then.
     joined: tokio::sync::Notify,
+    /// An Engine.IO v3 session: the client speaks Socket.IO's v4 protocol.
+    eio3: bool,
 }
 
 impl Client {
@@ -112,6 +116,11 @@ impl Client {
 
     fn dispatch(&self, packet: Packet) {
         if let PacketData::Connect(auth) = packet.data {
+            if self.eio3 {
+                // The v4 protocol has no auth payload: the namespace's query stands for it.
+                let (path, auth) = eio3_namespace(packet.ns.as_str());
+                return self.connect(path, auth);
+            }
             return self.connect(packet.ns.into_string(), auth);
         }
         if self.connecting_count.load(Ordering::Acquire) > 0 {
@@ -154,14 +163,25 @@ impl Client {
         }
     }
 
+    /// Refuses a namespace connection: CONNECT_ERROR with `{message, data}` (the v4
+    /// protocol's ERROR packet: the error's data, or else its message, as the reference sends).
     fn connect_error(&self, ns: &str, err: ConnectError) {
-        let mut obj = serde_json::json!({ "message": err.message });
-        if let Some(data) = err.data {
-            obj["data"] = data;
-        }
+        let data = if self.eio3 {
+            err.data.unwrap_or(serde_json::Value::String(err.message))
+        } else {
+            let mut obj = serde_json::json!({ "message": err.message });
+            if let Some(data) = err.data {
+                obj["data"] = data;
+            }
+            obj
+        };
+        self.refuse(ns, data);
+    }
+
+    fn refuse(&self, ns: &str, data: serde_json::Value) {
         let packet = Packet {
             ns: ns.into(),
-            data: PacketData::ConnectError(Value::from(obj)),
+            data: PacketData::ConnectError(Value::from(data)),
             id: None,
         };
         let _ = self.send_packet(&packet);
@@ -176,14 +196,22 @@ impl Client {
             return;
         }
         let Some(ns) = self.io.namespace_for(&path) else {
-            return self.connect_error(&path, ConnectError::new("Invalid namespace"));
+            // Whatever the protocol, as the reference.
+            return self.refuse(&path, serde_json::json!({ "message": "Invalid namespace" }));
         };
         {
             let mut connecting = lock(&self.connecting);
             connecting.insert(path.clone(), Vec::new());
             self.counted(&connecting);
         }
-        let socket = Socket::new_ref(me.clone(), session.clone(), ns.clone(), auth.as_ref());
+        // A v2 client computes its socket's id from the session's, and so does the reference
+        // for it: `/nsp#<sid>`, or the session id in the main namespace.
+        let id = self.eio3.then(|| match path.as_str() {
+            "/" => Arc::<str>::from(session.id()),
+            ns => Arc::from(format!("{ns}#{}", session.id())),
+        });
+        let socket = Socket::new_ref(me.clone(), session.clone(), ns.clone(), auth.as_ref(), id);
+        let eio3 = self.eio3;
         let client = me;
         run_inline(async move {
             let parts = || ConnectParts {
@@ -216,11 +244,11 @@ impl Client {
             socket.mark_connected();
             ns.insert(socket.clone());
             ns.adapter().add_all(socket.id(), &[socket.id().to_owned()]);
+            // The v4 protocol's CONNECT answer has no payload.
+            let sid = (!eio3).then(|| Value::from(serde_json::json!({ "sid": socket.id() })));
             let ok = Packet {
                 ns: ns.name.clone(),
-                data: PacketData::Connect(Some(Value::from(
-                    serde_json::json!({ "sid": socket.id() }),
-                ))),
+                data: PacketData::Connect(sid),
                 id: None,
             };
             let _ = socket.send_packet(&ok);
@@ -289,6 +317,18 @@ impl SessionHandler for Client {
     }
 }
 
+/// A v4-protocol CONNECT's namespace, `/path?query`: the path, and the query as the auth
+/// object (each value a string; the last of a repeated key wins, as the reference reads it).
+fn eio3_namespace(ns: &str) -> (String, Option<Value>) {
+    let Some((path, query)) = ns.split_once('?') else {
+        return (ns.to_owned(), None);
+    };
+    let auth: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+        .collect();
+    (path.to_owned(), Some(Value::from(serde_json::Value::Object(auth))))
+}
+
 /// The Socket.IO layer as the engine's handler: it attaches a [`Client`] to each session.
 pub(crate) struct IoHandler(pub(crate) Arc<IoInner>);
 
@@ -303,9 +343,14 @@ impl EngineHandler for IoHandler {
             connecting_count: AtomicUsize::new(0),
             decoding: Mutex::default(),
             joined: tokio::sync::Notify::new(),
+            eio3: session.protocol() == EioVersion::V3,
         });
         // A session's first and only handler.
         let _ = session.attach(client.clone());
+        if client.eio3 {
+            // A v2 client sends no CONNECT for the main namespace: it is joined at once.
+            client.connect("/".to_owned(), None);
+        }
         let timeout = self.0.config.connect_timeout;
         let session = session.clone();
         tokio::spawn(async move {
@@ -326,4 +371,23 @@ impl EngineHandler for IoHandler {
     fn on_message(&self, _: &Session, _: Str) {}
 
     fn on_binary(&self, _: &Session, _: Bytes) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_eio3_namespace_query_is_the_auth() {
+        assert_eq!(eio3_namespace("/admin"), ("/admin".to_owned(), None));
+        let (path, auth) = eio3_namespace("/admin?token=a%20b&name=J%C3%BCrgen+x&token=c");
+        assert_eq!(path, "/admin");
+        assert_eq!(
+            auth.map(Value::into_json),
+            Some(serde_json::json!({ "token": "c", "name": "Jürgen x" }))
+        );
+        let (path, auth) = eio3_namespace("/?");
+        assert_eq!(path, "/");
+        assert_eq!(auth.map(Value::into_json), Some(serde_json::json!({})));
+    }
 }

@@ -118,11 +118,12 @@ impl Socket {
         session: Session,
         ns: Arc<NsInner>,
         auth: Option<&Value>,
+        id: Option<Arc<str>>,
     ) -> SocketRef {
         SocketRef(Arc::new(Socket {
             handshake: Handshake::for_socket(session.shared_request(), auth),
             session,
-            id: new_id(),
+            id: id.unwrap_or_else(new_id),
             ns,
             client,
             handlers: RwLock::default(),
