@@ -14,7 +14,6 @@ use http::{Method, Request, Response, StatusCode, header, request::Parts};
 use http_body::Body as HttpBody;
 
 use super::Body;
-use crate::protocol::engine_io::{self, EioVersion};
 use super::{
     EngineConfig, EngineHandler, Frame, TransportKind,
     error::ProtocolError,
@@ -24,6 +23,7 @@ use super::{
     session::{Session, guard},
     websocket,
 };
+use crate::protocol::engine_io::{self, EioVersion};
 
 /// The Engine.IO server: its configuration, its handler and its open sessions.
 ///
@@ -235,7 +235,8 @@ impl Engine {
                     self.refused(&parts, ProtocolError::BadRequest);
                     return ProtocolError::BadRequest.response(None);
                 }
-                websocket::upgrade(session, parts)
+                let base64 = query.b64;
+                websocket::upgrade(session, parts, base64)
             }
         }
     }

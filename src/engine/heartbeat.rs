@@ -122,8 +122,7 @@ impl Heartbeats {
                     due_pongs.push((std::mem::take(s), *n));
                     q.pongs.pop_front();
                 }
-                while let Some((_, s, n)) =
-                    q.client_pings.front_mut().filter(|(at, ..)| *at <= now)
+                while let Some((_, s, n)) = q.client_pings.front_mut().filter(|(at, ..)| *at <= now)
                 {
                     due_client_pings.push((std::mem::take(s), *n));
                     q.client_pings.pop_front();

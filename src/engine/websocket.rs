@@ -119,7 +119,8 @@ impl Accepted {
         // Should the upgrade never complete, the session ends with the task that waited for it.
         let ends = Ends(session.clone());
         self.respond(move |ws| async move {
-            drive(session, ws).await;
+            let framing = Framing::of(&session, !session.reads_binary_payloads());
+            drive(session, ws, framing).await;
             drop(ends);
         })
     }
@@ -153,7 +154,10 @@ fn ws_config(max_payload: usize) -> WebSocketConfig {
 /// A WebSocket for a session that has already upgraded, or is upgrading, completes its
 /// handshake and is then closed, as the reference server does; the session's transport is left
 /// as it is. The first request to arrive holds the upgrade (taken before the 101 is answered).
-pub(crate) fn upgrade(session: Session, mut parts: Parts) -> Response<Body> {
+///
+/// `base64`: the upgrade request asked for `b64=1` (Engine.IO v3: binary goes as text on this
+/// WebSocket, whatever the polling transport did).
+pub(crate) fn upgrade(session: Session, mut parts: Parts, base64: bool) -> Response<Body> {
     if session.is_closed() {
         return ProtocolError::BadRequest.response(None);
     }
@@ -169,7 +173,8 @@ pub(crate) fn upgrade(session: Session, mut parts: Parts) -> Response<Body> {
     }
     // Should the connection never upgrade, the upgrade is given up with the task.
     let slot = UpgradeSlot(session.clone());
-    acc.respond(move |ws| run_upgrade(session, ws, slot))
+    let framing = Framing::of(&session, base64);
+    acc.respond(move |ws| run_upgrade(session, ws, slot, framing))
 }
 
 /// Gives up an upgrade when dropped before it was settled: the session keeps polling.
@@ -183,7 +188,7 @@ impl Drop for UpgradeSlot {
     }
 }
 
-async fn run_upgrade(session: Session, mut ws: Ws, slot: UpgradeSlot) {
+async fn run_upgrade(session: Session, mut ws: Ws, slot: UpgradeSlot, framing: Framing) {
     // (`mut`: the probe exchange reads and writes before `drive` splits the stream.)
     let timeout = session.engine().config().upgrade_timeout;
     let deadline = tokio::time::Instant::now() + timeout;
@@ -215,7 +220,7 @@ async fn run_upgrade(session: Session, mut ws: Ws, slot: UpgradeSlot) {
             session.end_upgrade(true);
             drop(slot);
             tracing::debug!(sid = %session.id(), "upgraded to WebSocket");
-            drive(session.clone(), ws).await;
+            drive(session.clone(), ws, framing).await;
             session.finish();
         }
         Err(why) => {
@@ -241,12 +246,37 @@ async fn next_text(ws: &mut Ws) -> Result<Packet, String> {
     }
 }
 
-/// A frame as a WebSocket message (`v3`: a binary message is prefixed with its type byte).
-fn to_message(frame: Frame, v3: bool) -> Message {
+/// How a session's binary messages go on its WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// Engine.IO v4: as they are.
+    V4,
+    /// Engine.IO v3: the type byte 4, then the data.
+    V3,
+    /// Engine.IO v3 to a client that asked for `b64=1`: text, `b4` + base64.
+    V3Base64,
+}
+
+impl Framing {
+    /// The framing of a session's WebSocket (`base64`: its request asked for `b64=1`).
+    fn of(session: &Session, base64: bool) -> Framing {
+        match session.protocol() {
+            EioVersion::V4 => Framing::V4,
+            EioVersion::V3 if base64 => Framing::V3Base64,
+            EioVersion::V3 => Framing::V3,
+        }
+    }
+}
+
+/// A frame as a WebSocket message, in the session's framing.
+fn to_message(frame: Frame, framing: Framing) -> Message {
     match frame {
         Frame::Text(t) => Message::Text(t),
-        Frame::Binary(b) if v3 => Message::Binary(engine_io::v3::binary_message(&b)),
-        Frame::Binary(b) => Message::Binary(b),
+        Frame::Binary(b) if framing == Framing::V4 => Message::Binary(b),
+        Frame::Binary(b) if framing == Framing::V3 => {
+            Message::Binary(engine_io::v3::binary_message(&b))
+        }
+        Frame::Binary(b) => Message::text(engine_io::v3::base64_message(&b)),
     }
 }
 
@@ -256,9 +286,9 @@ fn to_message(frame: Frame, v3: bool) -> Message {
 /// each, which may queue replies), then writes every queued frame and flushes once. Replies to
 /// what was just read go out in the same pass, and a burst of broadcasts costs one write.
 /// Reading goes on while a write waits for the client, and the session's close ends both.
-async fn drive(session: Session, mut ws: Ws) {
+async fn drive(session: Session, mut ws: Ws, framing: Framing) {
     let max = session.engine().config().max_payload;
-    let v3 = session.protocol() == EioVersion::V3;
+    let v3 = framing != Framing::V4;
     let closed = session.closed();
     tokio::pin!(closed);
     let (reason, code) = 'run: {
@@ -297,7 +327,7 @@ async fn drive(session: Session, mut ws: Ws) {
                 let Poll::Ready(frame) = outbox.poll_next(cx) else {
                     break;
                 };
-                if let Err(e) = ws.start_send_unpin(to_message(frame, v3)) {
+                if let Err(e) = ws.start_send_unpin(to_message(frame, framing)) {
                     return Poll::Ready(write_failed(&session, &e));
                 }
                 unflushed = true;
@@ -320,9 +350,9 @@ async fn drive(session: Session, mut ws: Ws) {
         if flushes(reason) {
             let mut outbox = session.outbox().await;
             while let Some(frame) = outbox.try_next() {
-                ws.feed(to_message(frame, v3)).await?;
+                ws.feed(to_message(frame, framing)).await?;
             }
-            ws.feed(to_message(Frame::CLOSE, v3)).await?;
+            ws.feed(to_message(Frame::CLOSE, framing)).await?;
         }
         if code != CloseCode::Abnormal {
             ws.send(Message::Close(Some(CloseFrame {

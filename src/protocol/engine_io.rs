@@ -279,6 +279,15 @@ pub mod v3 {
         out.freeze()
     }
 
+    /// A binary message as a text packet, `b4` + base64: on a WebSocket to a client that asked
+    /// for `b64=1`.
+    pub fn base64_message(data: &[u8]) -> String {
+        let mut out = String::with_capacity(2 + data.len().div_ceil(3) * 4);
+        out.push_str("b4");
+        base64::engine::general_purpose::STANDARD.encode_string(data, &mut out);
+        out
+    }
+
     /// Splits a polling payload into its packets: a binary payload when `binary` (the request
     /// said `application/octet-stream`), a length-prefixed text payload otherwise. Messages
     /// share `body`'s buffer.
@@ -567,6 +576,11 @@ pub mod v3 {
                 Ok(Packet::Binary(Bytes::from_static(&[1])))
             );
             assert_eq!(decode_text(Str::from("b")), Err(PacketError::Empty));
+            assert_eq!(base64_message(&[1, 2, 3]), "b4AQID");
+            assert_eq!(
+                decode_text(Str::from(base64_message(&[0, 255]))),
+                Ok(Packet::Binary(Bytes::from_static(&[0, 255])))
+            );
         }
 
         #[test]

@@ -326,7 +326,10 @@ fn eio3_namespace(ns: &str) -> (String, Option<Value>) {
     let auth: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(query.as_bytes())
         .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
         .collect();
-    (path.to_owned(), Some(Value::from(serde_json::Value::Object(auth))))
+    (
+        path.to_owned(),
+        Some(Value::from(serde_json::Value::Object(auth))),
+    )
 }
 
 /// The Socket.IO layer as the engine's handler: it attaches a [`Client`] to each session.
