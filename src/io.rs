@@ -387,7 +387,7 @@ impl SocketIoBuilder {
     /// - a CONNECT carries no auth payload: the query of its namespace (`/admin?token=x`)
     ///   stands for it, as an object of strings;
     /// - a refused connection is answered with the v4 protocol's ERROR packet, whose data is the
-    ///   error's [`data`](crate::handler::ConnectError::with_data) or else its message (the
+    ///   error's [`data`](crate::extract::ConnectError::with_data) or else its message (the
     ///   client's `error` event);
     /// - a socket's id is the session's id (`/nsp#` + it outside `/`), as the client computes
     ///   it: it is then as secret as the session id, so do not show it to other clients;
