@@ -490,3 +490,142 @@ async fn browser_binary_payloads() {
         ("/", Some(id.as_str()))
     );
 }
+
+/// `examples/echo` with `EIO3=1` serves the v2 client over each transport set-up, and the
+/// current client beside it.
+#[tokio::test]
+async fn echo_example_with_eio3() {
+    let (url, _child) =
+        common::example::start("echo", &[], &[("EIO3", "1")], "Socket.IO echo on ").await;
+    let node = common::node();
+    for mode in ["polling", "websocket", "upgrade"] {
+        let v2 = [V2, "--url", &url, "--mode", mode, "--scenario", "echo"];
+        let v4 = [V4, "--url", &url, "--mode", mode, "--scenario", "echo"];
+        let (a, b) = tokio::join!(
+            common::run_client(&node, &v2, BOUND),
+            common::run_client(&node, &v4, BOUND)
+        );
+        assert_eq!(summary(&a.stdout)["client"], "socket.io-client@2");
+        assert_eq!(summary(&b.stdout)["client"], "socket.io-client");
+    }
+}
+
+/// One HTTP/1.1 request to the Socket.IO path on a new connection: status, content type, body.
+async fn raw(
+    addr: &str,
+    method: http::Method,
+    query: &str,
+    body: &'static [u8],
+) -> (u16, String, Vec<u8>) {
+    use http_body_util::{BodyExt, Full};
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("HTTP handshake");
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .method(method)
+        .uri(format!("/socket.io/?{query}"))
+        .header(http::header::HOST, addr)
+        .body(Full::new(Bytes::from_static(body)))
+        .expect("request");
+    let res = tokio::time::timeout(NOTICE, sender.send_request(req))
+        .await
+        .expect("no answer within 10 s")
+        .expect("HTTP request");
+    let status = res.status().as_u16();
+    let kind = res
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    (status, kind, body.to_vec())
+}
+
+/// Engine.IO v3 at the wire, without a client library: the handshake is a length-prefixed
+/// payload, `/` is joined at once (`40`, no payload), the client's ping is answered with a pong,
+/// a request in the other revision is refused, and a pong from a v3 client ends its session.
+#[tokio::test]
+async fn eio3_at_the_wire() {
+    use http::Method;
+    let mut server = Server::start(|b| b).await;
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    let (status, kind, open) = raw(&addr, Method::GET, "EIO=3&transport=polling", b"").await;
+    assert_eq!((status, kind.as_str()), (200, "text/plain; charset=UTF-8"));
+    let open = String::from_utf8(open).expect("UTF-8");
+    let (len, packet) = open.split_once(':').expect("a length prefix");
+    assert_eq!(
+        len.parse::<usize>().ok(),
+        Some(packet.encode_utf16().count())
+    );
+    let handshake: serde_json::Value =
+        serde_json::from_str(packet.strip_prefix('0').expect("an open packet")).expect("JSON");
+    assert_eq!(handshake["upgrades"], serde_json::json!(["websocket"]));
+    let sid = handshake["sid"].as_str().expect("sid").to_owned();
+    let q = |eio: u8| format!("EIO={eio}&transport=polling&sid={sid}");
+
+    let (_, _, connect) = raw(&addr, Method::GET, &q(3), b"").await;
+    assert_eq!(connect, b"2:40");
+    let Seen::Connect { ns, id } = server.next().await else {
+        panic!("no connect");
+    };
+    assert_eq!((ns.as_str(), id.as_str()), ("/", sid.as_str()));
+
+    // The other revision, for the same session: refused, the session goes on.
+    assert_eq!(raw(&addr, Method::GET, &q(4), b"").await.0, 400);
+    assert_eq!(raw(&addr, Method::POST, &q(3), b"1:2").await.2, b"ok");
+    assert_eq!(raw(&addr, Method::GET, &q(3), b"").await.2, b"1:3");
+    // A binary payload, as a browser posts one: an event with one attachment.
+    let post = raw_binary_post(&addr, &q(3)).await;
+    assert_eq!(post, 200);
+    let (_, kind, echo) = raw(&addr, Method::GET, &q(3), b"").await;
+    assert_eq!(kind, "application/octet-stream");
+    assert_eq!(echo, v3_binary_event());
+
+    // A pong from a v3 client breaks the heartbeat's direction.
+    assert_eq!(raw(&addr, Method::POST, &q(3), b"1:3").await.2, b"ok");
+    assert_eq!(
+        server.next_disconnect().await,
+        ("/".to_owned(), DisconnectReason::TransportError)
+    );
+}
+
+/// `451-["e",{placeholder 0}]` and the attachment `01 02 03` as a v3 binary payload: per
+/// packet, 0 (text) or 1 (binary), its length's digits as bytes, 255, the packet.
+fn v3_binary_event() -> Vec<u8> {
+    let text = br#"451-["e",{"_placeholder":true,"num":0}]"#;
+    let mut body = vec![0u8];
+    body.extend(text.len().to_string().bytes().map(|d| d - b'0'));
+    body.push(0xff);
+    body.extend_from_slice(text);
+    body.extend_from_slice(&[1, 4, 0xff, 4, 1, 2, 3]);
+    body
+}
+
+/// POSTs `451-["e",{placeholder 0}]` and the attachment `01 02 03` as a v3 binary payload.
+async fn raw_binary_post(addr: &str, query: &str) -> u16 {
+    use http_body_util::Full;
+    let body = v3_binary_event();
+    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .expect("HTTP handshake");
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(format!("/socket.io/?{query}"))
+        .header(http::header::HOST, addr)
+        .header(http::header::CONTENT_TYPE, "application/octet-stream")
+        .body(Full::new(Bytes::from(body)))
+        .expect("request");
+    tokio::time::timeout(NOTICE, sender.send_request(req))
+        .await
+        .expect("no answer within 10 s")
+        .expect("HTTP request")
+        .status()
+        .as_u16()
+}
