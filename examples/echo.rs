@@ -1,7 +1,8 @@
 //! Run with `cargo run --example echo` (`PORT=4000` to change the port; `PORT=0` picks a free
 //! one). With the `msgpack` feature, `PARSER=msgpack` serves the format of the npm package
 //! `socket.io-msgpack-parser` instead of JSON:
-//! `PARSER=msgpack cargo run --example echo --features msgpack`.
+//! `PARSER=msgpack cargo run --example echo --features msgpack`. `EIO3=1` serves Socket.IO v2
+//! clients (the npm `socket.io-client` 2.x) too, beside the current ones.
 //!
 //! Socket.IO on 127.0.0.1, default settings, namespace `/` only: every event comes back to its
 //! sender under the same name with the same arguments, binary kept; an event that asks for an
@@ -22,7 +23,7 @@ fn echo(socket: SocketRef, Event(event): Event, Args(args): Args, ack: AckSender
 
 /// The builder with the parser `PARSER` names (`json`, the default, or `msgpack`).
 fn builder() -> Result<SocketIoBuilder, String> {
-    let builder = SocketIo::builder();
+    let builder = SocketIo::builder().allow_eio3(std::env::var("EIO3").is_ok_and(|v| v == "1"));
     match std::env::var("PARSER").as_deref() {
         Err(_) | Ok("json") => Ok(builder),
         #[cfg(feature = "msgpack")]

@@ -490,6 +490,26 @@ impl SocketIoBuilder {
         self.engine = self.engine.headers(f);
         self
     }
+    /// Whether Socket.IO v2 clients are served (default `false`), as the reference server's
+    /// `allowEIO3`: the npm `socket.io-client` 2.x and the clients of its time, which speak
+    /// Engine.IO v3 and Socket.IO's v4 protocol. They share namespaces, rooms and broadcasts
+    /// with the current clients; the server speaks to each in its own protocol.
+    ///
+    /// What differs for them, as the reference does it:
+    /// - they are connected to the main namespace `/` at the handshake, without a CONNECT (so
+    ///   `/` must be registered for them to connect to it);
+    /// - a CONNECT carries no auth payload: the query of its namespace (`/admin?token=x`)
+    ///   stands for it, as an object of strings;
+    /// - a refused connection is answered with the v4 protocol's ERROR packet, whose data is the
+    ///   error's [`data`](crate::extract::ConnectError::with_data) or else its message (the
+    ///   client's `error` event);
+    /// - a socket's id is the session's id (`/nsp#` + it outside `/`), as the client computes
+    ///   it: it is then as secret as the session id, so do not show it to other clients;
+    /// - the heartbeat goes the other way (see [`EngineConfigBuilder::allow_eio3`]).
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.engine = self.engine.allow_eio3(allow);
+        self
+    }
     /// How long [`SocketRef::emit_with_ack`] waits for an answer (default 5 s).
     pub fn ack_timeout(mut self, d: Duration) -> Self {
         self.config.ack_timeout = d;

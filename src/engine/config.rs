@@ -68,6 +68,7 @@ pub struct EngineConfig {
     pub(crate) session_id: Option<SessionIdFn>,
     pub(crate) initial_headers: Option<HeadersFn>,
     pub(crate) headers: Option<HeadersFn>,
+    pub(crate) allow_eio3: bool,
 }
 
 /// The default bound of a session's outgoing queue in bytes: 4 MiB.
@@ -94,6 +95,7 @@ impl Default for EngineConfig {
             session_id: None,
             initial_headers: None,
             headers: None,
+            allow_eio3: false,
         }
     }
 }
@@ -119,6 +121,7 @@ impl fmt::Debug for EngineConfig {
             .field("session_id", &self.session_id.is_some())
             .field("initial_headers", &self.initial_headers.is_some())
             .field("headers", &self.headers.is_some())
+            .field("allow_eio3", &self.allow_eio3)
             .finish()
     }
 }
@@ -163,6 +166,11 @@ impl EngineConfig {
     /// The sticky-session cookie set on handshakes, if any.
     pub fn cookie(&self) -> Option<&Cookie> {
         self.cookie.as_ref()
+    }
+
+    /// Whether Engine.IO v3 clients are served.
+    pub fn allow_eio3(&self) -> bool {
+        self.allow_eio3
     }
 }
 
@@ -343,6 +351,21 @@ impl EngineConfigBuilder {
         F: Fn(&mut HeaderMap, &Parts) + Send + Sync + 'static,
     {
         self.0.headers = Some(Arc::new(f));
+        self
+    }
+
+    /// Whether Engine.IO v3 clients (`EIO=3`: the npm `socket.io-client` 2.x and the clients of
+    /// its time) are served, as the reference server's `allowEIO3` (default `false`: they are
+    /// refused with HTTP 400, "Unsupported protocol version").
+    ///
+    /// A v3 session speaks v3's polling payloads and binary messages
+    /// ([`engine_io::v3`](crate::protocol::engine_io::v3)), and its heartbeat runs the other
+    /// way: the client pings every `ping_interval` and waits `ping_timeout` for the pong; the
+    /// server sends no pings and closes a session that has not pinged for `ping_interval +
+    /// ping_timeout`. Each session keeps the revision of its handshake
+    /// ([`Session::protocol`](super::Session::protocol)).
+    pub fn allow_eio3(mut self, allow: bool) -> Self {
+        self.0.allow_eio3 = allow;
         self
     }
 

@@ -26,6 +26,7 @@ use super::{
     telemetry::EngineMetrics,
     websocket,
 };
+use crate::protocol::engine_io::{self, EioVersion};
 
 /// The Engine.IO server: its configuration, its handler and its open sessions.
 ///
@@ -71,6 +72,8 @@ struct Query<'a> {
     eio: Option<&'a str>,
     transport: Option<&'a str>,
     sid: Option<&'a str>,
+    /// Engine.IO v3: the client reads no binary payloads.
+    b64: bool,
 }
 
 fn parse_query(q: &str) -> Query<'_> {
@@ -81,6 +84,7 @@ fn parse_query(q: &str) -> Query<'_> {
             "EIO" => out.eio = Some(v),
             "transport" => out.transport = Some(v),
             "sid" => out.sid = Some(v),
+            "b64" => out.b64 = true,
             _ => {}
         }
     }
@@ -256,10 +260,14 @@ impl Engine {
     {
         let (mut parts, body) = req.into_parts();
         let query = parse_query(parts.uri.query().unwrap_or(""));
-        if query.eio != Some("4") {
-            self.refused(&parts, ProtocolError::UnsupportedProtocolVersion);
-            return ProtocolError::UnsupportedProtocolVersion.response(None);
-        }
+        let version = match query.eio {
+            Some("4") => EioVersion::V4,
+            Some("3") if self.config.allow_eio3 => EioVersion::V3,
+            _ => {
+                self.refused(&parts, ProtocolError::UnsupportedProtocolVersion);
+                return ProtocolError::UnsupportedProtocolVersion.response(None);
+            }
+        };
         let transport = match query.transport {
             Some("polling") if self.config.transports.polling => TransportKind::Polling,
             Some("websocket") if self.config.transports.websocket => TransportKind::WebSocket,
@@ -269,11 +277,17 @@ impl Engine {
             }
         };
         match (transport, query.sid) {
-            (_, None) => self.handshake(transport, parts).await,
+            (_, None) => {
+                let base64 = query.b64;
+                self.handshake(transport, version, base64, parts).await
+            }
             (TransportKind::Polling, Some(sid)) => {
                 let Some(session) = self.session(sid) else {
                     return ProtocolError::UnknownSid.response(None);
                 };
+                if session.protocol() != version {
+                    return ProtocolError::BadRequest.response(None);
+                }
                 let span = session.span().clone();
                 let res = match parts.method {
                     Method::GET => {
@@ -281,7 +295,13 @@ impl Engine {
                         self.compressed(res, &parts)
                     }
                     Method::POST => {
-                        polling::post(session, declared_length(&parts.headers), body)
+                        // A v3 client posts binary payloads as such.
+                        let binary = version == EioVersion::V3
+                            && parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| {
+                                v.as_bytes().starts_with(b"application/octet-stream")
+                            });
+                        let declared = declared_length(&parts.headers);
+                        polling::post(session, declared, binary, body)
                             .instrument(span)
                             .await
                     }
@@ -293,8 +313,14 @@ impl Engine {
                 let Some(session) = self.session(sid) else {
                     return ProtocolError::UnknownSid.response(None);
                 };
+                if session.protocol() != version {
+                    // As the reference: an upgrade must keep the session's revision.
+                    self.refused(&parts, ProtocolError::BadRequest);
+                    return ProtocolError::BadRequest.response(None);
+                }
+                let base64 = query.b64;
                 let _entered = session.span().clone().entered();
-                let res = websocket::upgrade(session, &mut parts);
+                let res = websocket::upgrade(session, &mut parts, base64);
                 self.with_headers(res, &parts, None)
             }
         }
@@ -350,6 +376,8 @@ impl Engine {
     async fn handshake(
         self: Arc<Self>,
         transport: TransportKind,
+        version: EioVersion,
+        base64: bool,
         mut parts: Parts,
     ) -> Response<Body> {
         if parts.method != Method::GET {
@@ -391,7 +419,7 @@ impl Engine {
             self.refused(&parts, error);
             return error.response(None);
         }
-        let session = Session::new(id.clone(), self.clone(), transport, parts);
+        let session = Session::new(id.clone(), self.clone(), transport, parts, version, base64);
         let open = self.open_packet(&id, transport);
         {
             let mut sessions = self.sessions.write().unwrap_or_else(|p| p.into_inner());
@@ -407,7 +435,11 @@ impl Engine {
             }
         }
         self.open.fetch_add(1, Ordering::AcqRel);
-        self.heartbeats.schedule(&session);
+        match version {
+            EioVersion::V4 => self.heartbeats.schedule(&session),
+            // The client pings: the server waits for the first one.
+            EioVersion::V3 => self.heartbeats.expect_ping(&session),
+        }
         let _entered = session.span().clone().entered();
         tracing::debug!(sid = %session.id(), transport = transport.as_str(), "session opened");
         match ws {
@@ -421,7 +453,16 @@ impl Engine {
             }
             None => {
                 guard(&session, "on_connect", || self.handler.on_connect(&session));
-                let mut res = Response::new(Body::full(Bytes::from(open)));
+                let open = match version {
+                    EioVersion::V4 => Bytes::from(open),
+                    EioVersion::V3 => {
+                        let mut payload = BytesMut::with_capacity(open.len() + 4);
+                        let frame = Frame::Text(open.into());
+                        engine_io::v3::encode_payload([&frame], false, &mut payload);
+                        payload.freeze()
+                    }
+                };
+                let mut res = Response::new(Body::full(open));
                 res.headers_mut().insert(
                     header::CONTENT_TYPE,
                     header::HeaderValue::from_static("text/plain; charset=UTF-8"),

@@ -34,6 +34,9 @@ struct Queues {
     pings: VecDeque<(Instant, Weak<Inner>)>,
     /// Pings awaiting their pong: deadline, session, the ping's number.
     pongs: VecDeque<(Instant, Weak<Inner>, u64)>,
+    /// Engine.IO v3 sessions awaiting their client's next ping: deadline, session, the number
+    /// of the ping (or handshake) that started the wait.
+    client_pings: VecDeque<(Instant, Weak<Inner>, u64)>,
     /// Whether a task runs the queues.
     running: bool,
 }
@@ -75,12 +78,38 @@ impl Heartbeats {
         }
     }
 
+    /// Engine.IO v3: starts the wait for the client's next ping, `ping_interval +
+    /// ping_timeout` from now (at the handshake, and after each ping), as the reference
+    /// server does. A wait that a later ping replaced is skipped when its turn comes.
+    pub(crate) fn expect_ping(self: &Arc<Self>, session: &Session) {
+        let n = session.next_ping();
+        let spawn = {
+            let mut q = self.lock();
+            let first = q.client_pings.is_empty();
+            q.client_pings.push_back((
+                Instant::now() + self.interval + self.timeout,
+                Arc::downgrade(&session.0),
+                n,
+            ));
+            let spawn = !q.running;
+            q.running = true;
+            if first && !spawn {
+                self.wake.notify_one();
+            }
+            spawn
+        };
+        if spawn {
+            tokio::spawn(self.clone().run());
+        }
+    }
+
     async fn run(self: Arc<Self>) {
         // Handler callbacks are contained (`session::guard`); should anything else panic here,
         // the next session starts a new task instead of finding this one marked running.
         let _unwinding = OnUnwind(&self);
         let mut due_pings = Vec::new();
         let mut due_pongs = Vec::new();
+        let mut due_client_pings = Vec::new();
         loop {
             let next = {
                 let mut q = self.lock();
@@ -93,11 +122,24 @@ impl Heartbeats {
                     due_pongs.push((std::mem::take(s), *n));
                     q.pongs.pop_front();
                 }
-                let next = [q.pings.front().map(|p| p.0), q.pongs.front().map(|t| t.0)]
-                    .into_iter()
-                    .flatten()
-                    .min();
-                if next.is_none() && due_pings.is_empty() && due_pongs.is_empty() {
+                while let Some((_, s, n)) = q.client_pings.front_mut().filter(|(at, ..)| *at <= now)
+                {
+                    due_client_pings.push((std::mem::take(s), *n));
+                    q.client_pings.pop_front();
+                }
+                let next = [
+                    q.pings.front().map(|p| p.0),
+                    q.pongs.front().map(|t| t.0),
+                    q.client_pings.front().map(|t| t.0),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
+                if next.is_none()
+                    && due_pings.is_empty()
+                    && due_pongs.is_empty()
+                    && due_client_pings.is_empty()
+                {
                     q.running = false;
                     return;
                 }
@@ -112,6 +154,18 @@ impl Heartbeats {
                         super::session_warn!(
                             session,
                             "ping not answered in time, closing the session"
+                        );
+                        session.close_with(DisconnectReason::PingTimeout);
+                    }
+                }
+            }
+            for (session, n) in due_client_pings.drain(..) {
+                if let Some(inner) = session.upgrade() {
+                    let session = Session(inner);
+                    if session.last_ping() == n {
+                        super::session_warn!(
+                            session,
+                            "no ping from the v3 client in time, closing the session"
                         );
                         session.close_with(DisconnectReason::PingTimeout);
                     }

@@ -13,7 +13,7 @@ use super::{
     session::{Session, flushes},
     session_warn,
 };
-use crate::protocol::engine_io::{self, Packet, polling_len};
+use crate::protocol::engine_io::{self, EioVersion, Packet, polling_len, v3};
 
 /// The most packets one GET answers with: python-engineio's client refuses a payload of more
 /// than 16 packets (and drops the connection), so the rest waits for the next poll.
@@ -96,18 +96,62 @@ pub(crate) async fn get(session: Session) -> Response<Body> {
     drop(outbox);
     session.finish_if_drained();
     let mut out = BytesMut::with_capacity(size + frames.len());
-    engine_io::encode_payload(&frames, &mut out);
+    match session.protocol() {
+        EioVersion::V4 => {
+            engine_io::encode_payload(&frames, &mut out);
+            count_sent(&session, out.len());
+            text_response(out)
+        }
+        EioVersion::V3 => v3_response(&session, &frames, out),
+    }
+}
+
+/// An Engine.IO v3 polling answer: a binary payload when the client reads them and a frame is
+/// binary, length-prefixed text otherwise.
+fn v3_response(session: &Session, frames: &[Frame], mut out: BytesMut) -> Response<Body> {
+    let binary = session.reads_binary_payloads() && v3::is_binary_payload(frames);
+    v3::encode_payload(frames, binary, &mut out);
+    count_sent(session, out.len());
+    if !binary {
+        return text_response(out);
+    }
+    let mut res = text_response(out);
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::header::HeaderValue::from_static("application/octet-stream"),
+    );
+    res
+}
+
+/// Bytes sent by polling, for the metrics.
+fn count_sent(session: &Session, bytes: usize) {
     let metrics = session.engine().metrics();
     metrics
         .sent
         .get(TransportKind::Polling)
-        .increment(out.len() as u64);
-    text_response(out)
+        .increment(bytes as u64);
+}
+
+/// A POST body's packets, in the session's revision (`binary`: a v3 binary payload).
+fn decode_body(
+    session: &Session,
+    body: bytes::Bytes,
+    binary: bool,
+) -> Result<Vec<Packet>, engine_io::PayloadError> {
+    match session.protocol() {
+        EioVersion::V4 => engine_io::decode_payload(body),
+        EioVersion::V3 => v3::decode_payload(body, binary),
+    }
 }
 
 /// A POST: reads a payload of packets and hands them to the session. `declared`: the body's
-/// `Content-Length`.
-pub(crate) async fn post<B>(session: Session, declared: Option<u64>, body: B) -> Response<Body>
+/// `Content-Length`; `binary`: an Engine.IO v3 binary payload.
+pub(crate) async fn post<B>(
+    session: Session,
+    declared: Option<u64>,
+    binary: bool,
+    body: B,
+) -> Response<Body>
 where
     B: HttpBody,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -116,7 +160,7 @@ where
         return ProtocolError::BadRequest.response(None);
     }
     if session.is_closed() {
-        return closed_post(&session, body).await;
+        return closed_post(&session, binary, body).await;
     }
     if session
         .0
@@ -144,7 +188,7 @@ where
         session.close_with(DisconnectReason::TransportError);
         return status_response(StatusCode::PAYLOAD_TOO_LARGE);
     }
-    read_and_dispatch(&session, body).await
+    read_and_dispatch(&session, binary, body).await
 }
 
 /// Closes the session when a waiting GET is dropped before it answered.
@@ -173,7 +217,7 @@ impl Drop for PostingGuard<'_> {
 /// A POST to a session the server closed, whose last poll is awaited: a close packet in it
 /// means the client has ended the session on its side and will not poll again, so the wait
 /// ends (the session is forgotten). Anything else is a bad request.
-async fn closed_post<B>(session: &Session, body: B) -> Response<Body>
+async fn closed_post<B>(session: &Session, binary: bool, body: B) -> Response<Body>
 where
     B: HttpBody,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -182,7 +226,7 @@ where
     let deadline = session.engine().config().body_timeout;
     let read = tokio::time::timeout(deadline, Limited::new(body, max).collect()).await;
     let closes = match read {
-        Ok(Ok(c)) => engine_io::decode_payload(c.to_bytes())
+        Ok(Ok(c)) => decode_body(session, c.to_bytes(), binary)
             .is_ok_and(|packets| packets.iter().any(|p| matches!(p, Packet::Close))),
         _ => false,
     };
@@ -202,7 +246,7 @@ fn ok_response() -> Response<Body> {
     res
 }
 
-async fn read_and_dispatch<B>(session: &Session, body: B) -> Response<Body>
+async fn read_and_dispatch<B>(session: &Session, binary: bool, body: B) -> Response<Body>
 where
     B: HttpBody,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -240,7 +284,7 @@ where
         .received
         .get(TransportKind::Polling)
         .increment(bytes.len() as u64);
-    let packets = match engine_io::decode_payload(bytes) {
+    let packets = match decode_body(session, bytes, binary) {
         Ok(p) => p,
         Err(e) => {
             session_warn!(*session, error = %e, "malformed polling payload, closing the session");

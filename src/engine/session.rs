@@ -16,7 +16,7 @@ use http::request::Parts;
 use tokio::sync::Notify;
 
 use super::{DisconnectReason, Frame, OverflowPolicy, SessionHandler, TransportKind, core::Engine};
-use crate::protocol::engine_io::Packet;
+use crate::protocol::engine_io::{EioVersion, Packet};
 
 /// Why a packet could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -213,7 +213,8 @@ pub(crate) struct Inner {
     closed: Mutex<Option<DisconnectReason>>,
     /// Wakes the tasks waiting for the session to close ([`Session::closed`]).
     on_close: Notify,
-    /// Pings sent so far, and the number of the last one answered (see `heartbeat.rs`).
+    /// Pings sent so far (a v3 client's: received, with the handshake), and the number of the
+    /// last one answered (see `heartbeat.rs`).
     pings: AtomicU64,
     answered: AtomicU64,
     /// Wakes a pending polling GET so that an upgrade can go on.
@@ -230,6 +231,10 @@ pub(crate) struct Inner {
     done: AtomicU8,
     on_done: Notify,
     parts: Arc<Parts>,
+    /// The protocol revision of the handshake.
+    version: EioVersion,
+    /// Engine.IO v3: the client asked for text payloads only (`b64=1`).
+    base64: bool,
     /// The layer above the engine: its per-session handler (the Socket.IO client), set with
     /// [`Session::attach`].
     /// Set once, never cleared: the handler must not hold the session strongly (a cycle), but
@@ -279,6 +284,8 @@ impl Session {
         engine: Arc<Engine>,
         kind: TransportKind,
         parts: Parts,
+        version: EioVersion,
+        base64: bool,
     ) -> Session {
         let remote = super::log::Remote(parts.extensions.get::<std::net::SocketAddr>().copied());
         // A root: the session outlives the HTTP request that opened it (and its span).
@@ -315,6 +322,8 @@ impl Session {
             done: AtomicU8::new(0),
             on_done: Notify::new(),
             parts,
+            version,
+            base64,
             upper: std::sync::OnceLock::new(),
             span,
         }))
@@ -336,6 +345,18 @@ impl Session {
     /// The session id (at least 128 random bits, URL-safe).
     pub fn id(&self) -> &str {
         &self.0.id
+    }
+
+    /// The Engine.IO revision the client speaks (v3 only when the engine allows it, see
+    /// [`EngineConfigBuilder::allow_eio3`](super::EngineConfigBuilder::allow_eio3)).
+    pub fn protocol(&self) -> EioVersion {
+        self.0.version
+    }
+
+    /// Engine.IO v3: whether the client reads binary polling payloads (it did not ask for
+    /// `b64=1`).
+    pub(crate) fn reads_binary_payloads(&self) -> bool {
+        !self.0.base64
     }
 
     /// The transport in use now.
@@ -733,10 +754,18 @@ impl Session {
                 Some(upper) => upper.on_binary(data),
                 None => self.0.engine.handler().on_binary(self, data),
             }),
-            Packet::Pong { probe: false } => self.on_pong(),
+            Packet::Pong { probe: false } if self.0.version == EioVersion::V4 => self.on_pong(),
+            Packet::Pong { probe: false } => {
+                super::session_warn!(*self, "pong from a v3 client, closing the session");
+                return Err(DisconnectReason::TransportError);
+            }
             Packet::Close => return Err(DisconnectReason::TransportClose),
             Packet::Ping { probe: false } => {
-                // Engine.IO v4 clients do not ping, but answering costs nothing.
+                // Engine.IO v3 clients ping, and the answer starts their next wait; v4 clients
+                // do not ping, but answering costs nothing.
+                if self.0.version == EioVersion::V3 {
+                    self.0.engine.heartbeats().expect_ping(self);
+                }
                 let _ = self.send(Frame::PONG);
             }
             Packet::Noop => {}
@@ -755,6 +784,11 @@ impl Session {
     /// Numbers the next ping.
     pub(crate) fn next_ping(&self) -> u64 {
         self.0.pings.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// The number of the last ping (of a v3 client: received; of a v4 one: sent).
+    pub(crate) fn last_ping(&self) -> u64 {
+        self.0.pings.load(Ordering::Acquire)
     }
 
     /// Whether ping number `n` has been answered.

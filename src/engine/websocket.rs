@@ -31,7 +31,7 @@ use super::{
     session::{Session, flushes},
     session_warn,
 };
-use crate::protocol::engine_io::{self, Packet};
+use crate::protocol::engine_io::{self, EioVersion, Packet};
 
 type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -122,7 +122,8 @@ impl Accepted {
         let span = session.span().clone();
         self.respond(move |ws| {
             async move {
-                drive(session, ws).await;
+                let framing = Framing::of(&session, !session.reads_binary_payloads());
+                drive(session, ws, framing).await;
                 drop(ends);
             }
             .instrument(span)
@@ -158,7 +159,10 @@ fn ws_config(max_payload: usize) -> WebSocketConfig {
 /// A WebSocket for a session that has already upgraded, or is upgrading, completes its
 /// handshake and is then closed, as the reference server does; the session's transport is left
 /// as it is. The first request to arrive holds the upgrade (taken before the 101 is answered).
-pub(crate) fn upgrade(session: Session, parts: &mut Parts) -> Response<Body> {
+///
+/// `base64`: the upgrade request asked for `b64=1` (Engine.IO v3: binary goes as text on this
+/// WebSocket, whatever the polling transport did).
+pub(crate) fn upgrade(session: Session, parts: &mut Parts, base64: bool) -> Response<Body> {
     if session.is_closed() {
         return ProtocolError::BadRequest.response(None);
     }
@@ -175,7 +179,8 @@ pub(crate) fn upgrade(session: Session, parts: &mut Parts) -> Response<Body> {
     // Should the connection never upgrade, the upgrade is given up with the task.
     let slot = UpgradeSlot(session.clone());
     let span = session.span().clone();
-    acc.respond(move |ws| run_upgrade(session, ws, slot).instrument(span))
+    let framing = Framing::of(&session, base64);
+    acc.respond(move |ws| run_upgrade(session, ws, slot, framing).instrument(span))
 }
 
 /// Gives up an upgrade when dropped before it was settled: the session keeps polling.
@@ -189,7 +194,7 @@ impl Drop for UpgradeSlot {
     }
 }
 
-async fn run_upgrade(session: Session, mut ws: Ws, slot: UpgradeSlot) {
+async fn run_upgrade(session: Session, mut ws: Ws, slot: UpgradeSlot, framing: Framing) {
     // (`mut`: the probe exchange reads and writes before `drive` splits the stream.)
     let timeout = session.engine().config().upgrade_timeout;
     let deadline = tokio::time::Instant::now() + timeout;
@@ -221,7 +226,7 @@ async fn run_upgrade(session: Session, mut ws: Ws, slot: UpgradeSlot) {
             session.end_upgrade(true);
             drop(slot);
             tracing::debug!(sid = %session.id(), "upgraded to WebSocket");
-            drive(session.clone(), ws).await;
+            drive(session.clone(), ws, framing).await;
             session.finish();
         }
         Err(why) => {
@@ -247,10 +252,37 @@ async fn next_text(ws: &mut Ws) -> Result<Packet, String> {
     }
 }
 
-fn to_message(frame: Frame) -> Message {
+/// How a session's binary messages go on its WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// Engine.IO v4: as they are.
+    V4,
+    /// Engine.IO v3: the type byte 4, then the data.
+    V3,
+    /// Engine.IO v3 to a client that asked for `b64=1`: text, `b4` + base64.
+    V3Base64,
+}
+
+impl Framing {
+    /// The framing of a session's WebSocket (`base64`: its request asked for `b64=1`).
+    fn of(session: &Session, base64: bool) -> Framing {
+        match session.protocol() {
+            EioVersion::V4 => Framing::V4,
+            EioVersion::V3 if base64 => Framing::V3Base64,
+            EioVersion::V3 => Framing::V3,
+        }
+    }
+}
+
+/// A frame as a WebSocket message, in the session's framing.
+fn to_message(frame: Frame, framing: Framing) -> Message {
     match frame {
         Frame::Text(t) => Message::Text(t),
-        Frame::Binary(b) => Message::Binary(b),
+        Frame::Binary(b) if framing == Framing::V4 => Message::Binary(b),
+        Frame::Binary(b) if framing == Framing::V3 => {
+            Message::Binary(engine_io::v3::binary_message(&b))
+        }
+        Frame::Binary(b) => Message::text(engine_io::v3::base64_message(&b)),
     }
 }
 
@@ -260,13 +292,14 @@ fn to_message(frame: Frame) -> Message {
 /// each, which may queue replies), then writes every queued frame and flushes once. Replies to
 /// what was just read go out in the same pass, and a burst of broadcasts costs one write.
 /// Reading goes on while a write waits for the client, and the session's close ends both.
-async fn drive(session: Session, mut ws: Ws) {
+async fn drive(session: Session, mut ws: Ws, framing: Framing) {
     let max = session.engine().config().max_payload;
     let metrics = session.engine().metrics();
     let (received, sent) = (
         metrics.received.get(TransportKind::WebSocket),
         metrics.sent.get(TransportKind::WebSocket),
     );
+    let v3 = framing != Framing::V4;
     let closed = session.closed();
     tokio::pin!(closed);
     let (reason, code) = 'run: {
@@ -297,7 +330,7 @@ async fn drive(session: Session, mut ws: Ws) {
                         Some(Ok(Message::Binary(b))) => b.len(),
                         _ => 0,
                     };
-                    if let Err(end) = read(&session, message, max) {
+                    if let Err(end) = read(&session, message, max, v3) {
                         received.increment(bytes as u64);
                         return Poll::Ready(end);
                     }
@@ -316,7 +349,7 @@ async fn drive(session: Session, mut ws: Ws) {
                     break Ok(());
                 };
                 bytes += frame.len();
-                if let Err(e) = ws.start_send_unpin(to_message(frame)) {
+                if let Err(e) = ws.start_send_unpin(to_message(frame, framing)) {
                     break Err(e);
                 }
                 unflushed = true;
@@ -343,9 +376,9 @@ async fn drive(session: Session, mut ws: Ws) {
         if flushes(reason) {
             let mut outbox = session.outbox().await;
             while let Some(frame) = outbox.try_next() {
-                ws.feed(to_message(frame)).await?;
+                ws.feed(to_message(frame, framing)).await?;
             }
-            ws.feed(to_message(Frame::CLOSE)).await?;
+            ws.feed(to_message(Frame::CLOSE, framing)).await?;
         }
         if code != CloseCode::Abnormal {
             ws.send(Message::Close(Some(CloseFrame {
@@ -387,19 +420,26 @@ impl Wake for ReadWake {
     }
 }
 
-/// Handles one message read from the WebSocket; an `Err` ends the session with that reason.
+/// Handles one message read from the WebSocket (`v3`: an Engine.IO v3 session); an `Err` ends
+/// the session with that reason.
 fn read(
     session: &Session,
     message: Option<Result<Message, WsError>>,
     max: usize,
+    v3: bool,
 ) -> Result<(), (DisconnectReason, CloseCode)> {
+    let malformed = |e: engine_io::PacketError| {
+        session_warn!(*session, error = %e, "malformed packet, closing the session");
+        (DisconnectReason::PacketParsing, CloseCode::Protocol)
+    };
     let packet = match message {
         Some(Ok(Message::Text(t))) if t.len() > max => Err(too_big(session, max)),
         Some(Ok(Message::Binary(b))) if b.len() > max => Err(too_big(session, max)),
-        Some(Ok(Message::Text(t))) => engine_io::decode_text(Str::from(t)).map_err(|e| {
-            session_warn!(*session, error = %e, "malformed packet, closing the session");
-            (DisconnectReason::PacketParsing, CloseCode::Protocol)
-        }),
+        Some(Ok(Message::Text(t))) if v3 => {
+            engine_io::v3::decode_text(Str::from(t)).map_err(malformed)
+        }
+        Some(Ok(Message::Text(t))) => engine_io::decode_text(Str::from(t)).map_err(malformed),
+        Some(Ok(Message::Binary(b))) if v3 => engine_io::v3::decode_binary(b).map_err(malformed),
         Some(Ok(Message::Binary(b))) => Ok(Packet::Binary(b)),
         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => return Ok(()),
         Some(Ok(Message::Close(_))) | None => {

@@ -19,7 +19,9 @@ use super::{
 };
 use crate::{
     adapter::{LocalSocket, Queued},
-    engine::{self, EngineHandler, SendError, Session, SessionHandler, Str, WeakSession},
+    engine::{
+        self, EioVersion, EngineHandler, SendError, Session, SessionHandler, Str, WeakSession,
+    },
     protocol::{DecodeState, Packet, PacketData, ParseError, value::Value},
     sync::lock,
 };
@@ -60,6 +62,8 @@ pub(crate) struct Client {
     decoding: Mutex<DecodeState>,
     /// Told when a namespace connection succeeds: the connect timeout's task ends then.
     joined: tokio::sync::Notify,
+    /// An Engine.IO v3 session: the client speaks Socket.IO's v4 protocol.
+    pub(super) eio3: bool,
 }
 
 impl Client {
@@ -126,6 +130,11 @@ impl Client {
 
     fn dispatch(&self, packet: Packet) {
         if let PacketData::Connect(auth) = packet.data {
+            if self.eio3 {
+                // The v4 protocol has no auth payload: the namespace's query stands for it.
+                let (path, auth) = eio3_namespace(packet.ns.as_str());
+                return self.connect(path, auth);
+            }
             return self.connect(packet.ns.into_string(), auth);
         }
         if self.connecting_count.load(Ordering::Acquire) > 0 {
@@ -168,14 +177,25 @@ impl Client {
         }
     }
 
+    /// Refuses a namespace connection: CONNECT_ERROR with `{message, data}` (the v4
+    /// protocol's ERROR packet: the error's data, or else its message, as the reference sends).
     fn connect_error(&self, ns: &str, err: ConnectError) {
-        let mut obj = serde_json::json!({ "message": err.message });
-        if let Some(data) = err.data {
-            obj["data"] = data;
-        }
+        let data = if self.eio3 {
+            err.data.unwrap_or(serde_json::Value::String(err.message))
+        } else {
+            let mut obj = serde_json::json!({ "message": err.message });
+            if let Some(data) = err.data {
+                obj["data"] = data;
+            }
+            obj
+        };
+        self.refuse(ns, data);
+    }
+
+    fn refuse(&self, ns: &str, data: serde_json::Value) {
         let packet = Packet {
             ns: ns.into(),
-            data: PacketData::ConnectError(Value::from(obj)),
+            data: PacketData::ConnectError(Value::from(data)),
             id: None,
         };
         let _ = self.send_packet(&packet);
@@ -190,14 +210,25 @@ impl Client {
             return;
         }
         let Some(ns) = self.io.namespace_for(&path) else {
-            return self.connect_error(&path, ConnectError::new("Invalid namespace"));
+            // Whatever the protocol, as the reference.
+            return self.refuse(&path, serde_json::json!({ "message": "Invalid namespace" }));
         };
         {
             let mut connecting = lock(&self.connecting);
             connecting.insert(path.clone(), Vec::new());
             self.counted(&connecting);
         }
-        let restore = ns.recovery.and_then(|_| recovery_request(auth.as_ref()));
+        // A v2 client computes its socket's id from the session's, and so does the reference
+        // for it: `/nsp#<sid>`, or the session id in the main namespace. It knows no recovery.
+        let id = self.eio3.then(|| match path.as_str() {
+            "/" => Arc::<str>::from(session.id()),
+            ns => Arc::from(format!("{ns}#{}", session.id())),
+        });
+        let eio3 = self.eio3;
+        let restore = ns
+            .recovery
+            .filter(|_| !eio3)
+            .and_then(|_| recovery_request(auth.as_ref()));
         let client = me;
         // The socket's span exists once its id is known (after a restore): until then, the
         // session's.
@@ -219,6 +250,7 @@ impl Client {
                 ns.clone(),
                 auth.as_ref(),
                 restored.as_ref(),
+                id,
             );
             if let Some(r) = &restored {
                 ns.adapter().add_all(socket.id(), &r.info.rooms);
@@ -258,13 +290,17 @@ impl Client {
                 give_up();
                 return;
             }
-            let mut reply = serde_json::json!({ "sid": socket.id() });
-            if let Some(pid) = socket.pid() {
-                reply["pid"] = pid.into();
-            }
+            // The v4 protocol's CONNECT answer has no payload.
+            let reply = (!eio3).then(|| {
+                let mut reply = serde_json::json!({ "sid": socket.id() });
+                if let Some(pid) = socket.pid() {
+                    reply["pid"] = pid.into();
+                }
+                Value::from(reply)
+            });
             let ok = Packet {
                 ns: ns.name.clone(),
-                data: PacketData::Connect(Some(Value::from(reply))),
+                data: PacketData::Connect(reply),
                 id: None,
             };
             match &restored {
@@ -363,6 +399,21 @@ impl SessionHandler for Client {
     }
 }
 
+/// A v4-protocol CONNECT's namespace, `/path?query`: the path, and the query as the auth
+/// object (each value a string; the last of a repeated key wins, as the reference reads it).
+fn eio3_namespace(ns: &str) -> (String, Option<Value>) {
+    let Some((path, query)) = ns.split_once('?') else {
+        return (ns.to_owned(), None);
+    };
+    let auth: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+        .collect();
+    (
+        path.to_owned(),
+        Some(Value::from(serde_json::Value::Object(auth))),
+    )
+}
+
 /// The Socket.IO layer as the engine's handler: it attaches a [`Client`] to each session.
 pub(crate) struct IoHandler(pub(crate) Arc<IoInner>);
 
@@ -377,9 +428,14 @@ impl EngineHandler for IoHandler {
             connecting_count: AtomicUsize::new(0),
             decoding: Mutex::default(),
             joined: tokio::sync::Notify::new(),
+            eio3: session.protocol() == EioVersion::V3,
         });
         // A session's first and only handler.
         let _ = session.attach(client.clone());
+        if client.eio3 {
+            // A v2 client sends no CONNECT for the main namespace: it is joined at once.
+            client.connect("/".to_owned(), None);
+        }
         let timeout = self.0.config.connect_timeout;
         let session = session.clone();
         tokio::spawn(async move {
@@ -400,4 +456,23 @@ impl EngineHandler for IoHandler {
     fn on_message(&self, _: &Session, _: Str) {}
 
     fn on_binary(&self, _: &Session, _: Bytes) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_eio3_namespace_query_is_the_auth() {
+        assert_eq!(eio3_namespace("/admin"), ("/admin".to_owned(), None));
+        let (path, auth) = eio3_namespace("/admin?token=a%20b&name=J%C3%BCrgen+x&token=c");
+        assert_eq!(path, "/admin");
+        assert_eq!(
+            auth.map(Value::into_json),
+            Some(serde_json::json!({ "token": "c", "name": "Jürgen x" }))
+        );
+        let (path, auth) = eio3_namespace("/?");
+        assert_eq!(path, "/");
+        assert_eq!(auth.map(Value::into_json), Some(serde_json::json!({})));
+    }
 }

@@ -128,16 +128,21 @@ impl Socket {
         ns: Arc<NsInner>,
         auth: Option<&Value>,
         restored: Option<&RestoredSession>,
+        id: Option<Arc<str>>,
     ) -> SocketRef {
         let pid = match restored {
             Some(r) => Some(Arc::from(r.pid.as_str())),
-            None => ns.recovery.map(|_| new_id()),
+            // A v2 client knows no recovery.
+            None => ns.recovery.filter(|_| !client.eio3).map(|_| new_id()),
         };
         let data = restored.map_or_else(
             || Value::from_iter(std::iter::empty::<(String, Value)>()),
             |r| r.info.data.clone(),
         );
-        let id = restored.map_or_else(new_id, |r| Arc::from(r.info.id.as_str()));
+        let id = match restored {
+            Some(r) => Arc::from(r.info.id.as_str()),
+            None => id.unwrap_or_else(new_id),
+        };
         let span = tracing::info_span!(
             parent: session.span(),
             "socket",
