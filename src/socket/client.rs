@@ -216,6 +216,7 @@ impl Client {
             socket.mark_connected();
             ns.insert(socket.clone());
             ns.adapter().add_all(socket.id(), &[socket.id().to_owned()]);
+            client.io.observe(|o| o.connected(&socket));
             let ok = Packet {
                 ns: ns.name.clone(),
                 data: PacketData::Connect(Some(Value::from(
