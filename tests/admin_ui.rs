@@ -102,3 +102,103 @@ async fn the_admin_ui_watches_the_chat_example_in_the_browser() {
     }
     run_node(&script("admin_ui.mjs"), &args, Duration::from_secs(120)).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The protocol, with the official client playing the UI (`tests/clients/admin_client.mjs`).
+
+use tower::Layer;
+use tower_socketio::{
+    SocketIo, SocketRef,
+    admin::{self, AdminOptions, Auth},
+    extract::Data,
+    service::NotFound,
+};
+
+/// `/` of the test servers: `join` room joins it, answers the room and emits `joined` room.
+fn chat(io: &SocketIo) {
+    io.ns("/", |socket: SocketRef| {
+        socket.on("join", |socket: SocketRef, Data(room): Data<String>| {
+            socket.join(room.as_str());
+            let _ = socket.emit("joined", &room);
+            room
+        });
+    });
+}
+
+async fn serve(layer: tower_socketio::SocketIoLayer) -> String {
+    format!("http://{}", common::serve(layer.layer(NotFound)).await)
+}
+
+/// Basic auth (a bcrypt hash), development mode: logins, every event, every command.
+#[tokio::test]
+async fn the_official_client_speaks_admin_with_the_server() {
+    let (layer, io) = SocketIo::new_layer();
+    chat(&io);
+    let hash = bcrypt::hash("pw-1", 4).unwrap();
+    admin::instrument(
+        &io,
+        AdminOptions::new(Auth::basic("admin", hash)).server_id("node-1"),
+    )
+    .unwrap();
+    assert!(matches!(
+        admin::instrument(&io, AdminOptions::new(Auth::None)),
+        Err(admin::AdminError::AlreadyInstrumented)
+    ));
+    let url = serve(layer).await;
+    run_node(
+        &script("admin_client.mjs"),
+        &["--mode", "main", "--url", &url, "--password", "pw-1"],
+        Duration::from_secs(90),
+    )
+    .await;
+}
+
+/// Read-only: no command offered, those sent ignored.
+#[tokio::test]
+async fn a_readonly_server_ignores_the_uis_commands() {
+    let (layer, io) = SocketIo::new_layer();
+    chat(&io);
+    admin::instrument(&io, AdminOptions::new(Auth::None).readonly(true)).unwrap();
+    let url = serve(layer).await;
+    run_node(
+        &script("admin_client.mjs"),
+        &["--mode", "readonly", "--url", &url],
+        Duration::from_secs(90),
+    )
+    .await;
+}
+
+/// A configuration mistake is refused up front.
+#[tokio::test]
+async fn a_password_that_is_not_a_bcrypt_hash_is_refused() {
+    let (_layer, io) = SocketIo::new_layer();
+    let err = admin::instrument(&io, AdminOptions::new(Auth::basic("admin", "plain"))).unwrap_err();
+    assert!(matches!(err, admin::AdminError::InvalidHash(_)), "{err}");
+    io.ns("/admin", |_: SocketRef| {});
+    let err = admin::instrument(&io, AdminOptions::new(Auth::None)).unwrap_err();
+    assert!(matches!(err, admin::AdminError::NamespaceTaken(_)), "{err}");
+}
+
+/// Two servers over Redis appear to the UI as one fleet of two.
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn two_servers_over_redis_are_one_fleet() {
+    use tower_socketio::adapter::redis::{RedisAdapter, RedisAdapterConfig};
+    let redis = common::redis::RedisServer::start().await;
+    let mut urls = Vec::new();
+    for id in ["node-a", "node-b"] {
+        let adapter = RedisAdapter::connect(&redis.url(), RedisAdapterConfig::default())
+            .await
+            .unwrap();
+        let (layer, io) = SocketIo::builder().adapter(adapter.factory()).build_layer();
+        chat(&io);
+        admin::instrument(&io, AdminOptions::new(Auth::None).server_id(id)).unwrap();
+        urls.push(serve(layer).await);
+    }
+    run_node(
+        &script("admin_client.mjs"),
+        &["--mode", "fleet", "--url", &urls[0], "--url-b", &urls[1]],
+        Duration::from_secs(90),
+    )
+    .await;
+}
