@@ -21,13 +21,13 @@
 //!
 //! let (layer, io) = SocketIo::new_layer();
 //! io.ns("/", |_: tower_socketio::SocketRef| {});
-//! // bcrypt hash of the password (e.g. `htpasswd -bnBC 10 "" secret | tr -d ':'`).
-//! let hash = "$2b$10$heqvAkYMez.Va6Et2uXInOnkCT6/uQj1brkrbyG3LpopDklcq7ZOS";
+//! // The bcrypt hash of the password (`htpasswd -nbBC 10 "" pw | tr -d ':\n'`, say).
+//! let hash = std::env::var("ADMIN_PASSWORD_HASH").unwrap();
 //! admin::instrument(&io, AdminOptions::new(Auth::basic("admin", hash))).unwrap();
 //! // The UI's files (`npm i @socket.io/admin-ui @mdi/font @fontsource/roboto`), at /admin-ui/.
 //! let ui = AdminUiLayer::from_node_modules("/admin-ui/", "node_modules").unwrap();
 //! // tower::ServiceBuilder::new().layer(ui).layer(layer).service(app), or in axum:
-//! // Router::new()…​.layer(layer).layer(ui)
+//! // Router::new().route(…).layer(layer).layer(ui)
 //! # let _ = ui;
 //! ```
 
