@@ -37,7 +37,10 @@ mod wire;
 use std::{
     collections::{HashMap, HashSet},
     fmt,
-    sync::{Arc, Mutex, Weak},
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant, SystemTime},
 };
 
@@ -206,6 +209,8 @@ pub fn instrument(io: &SocketIo, options: AdminOptions) -> Result<(), AdminError
         started: Instant::now(),
         tx,
         state: Mutex::default(),
+        packets_in: AtomicU64::new(0),
+        packets_out: AtomicU64::new(0),
         sessions_store: Mutex::default(),
     });
     if io.0.observer.set(admin.clone()).is_err() {
@@ -264,6 +269,9 @@ struct Admin {
     started: Instant,
     tx: mpsc::Sender<Out>,
     state: Mutex<State>,
+    /// Events received and sent since the last stats (counted without a lock: one per event).
+    packets_in: AtomicU64,
+    packets_out: AtomicU64,
     /// The basic-auth sessions of UIs that logged in (Node's `InMemoryStore`).
     sessions_store: Mutex<HashSet<String>>,
 }
@@ -378,7 +386,11 @@ impl Admin {
                 return Ok(());
             }
         }
-        tracing::warn!(ns = %socket.ns(), "admin UI login refused: invalid credentials");
+        crate::engine::session_warn!(
+            socket.engine_session(),
+            ns = %socket.ns(),
+            "admin UI login refused: invalid credentials"
+        );
         Err(ConnectError::new("invalid credentials"))
     }
 
@@ -534,7 +546,16 @@ impl Admin {
             .map(|(path, ns)| (path.clone(), crate::sync::read(&ns.sockets).len()))
             .collect();
         namespaces.sort();
+        let second = epoch_ms(SystemTime::now()) / 1000 * 1000;
         let mut state = lock(&self.state);
+        for (kind, n) in [
+            ("packetsIn", self.packets_in.swap(0, Ordering::Relaxed)),
+            ("packetsOut", self.packets_out.swap(0, Ordering::Relaxed)),
+        ] {
+            if n > 0 {
+                *state.aggregated.entry((second, kind, None)).or_default() += n;
+            }
+        }
         let polling = state
             .clients
             .values()
@@ -588,7 +609,7 @@ impl Admin {
         let me = self.me.clone();
         socket.on_any(move |socket, event, args| {
             if let Some(me) = me.upgrade() {
-                me.count("packetsIn", None, 1);
+                me.packets_in.fetch_add(1, Ordering::Relaxed);
                 if me.dev() {
                     me.send("event_received", me.event_args(socket, event, args));
                 }
@@ -597,7 +618,7 @@ impl Admin {
         let me = self.me.clone();
         socket.on_any_outgoing(move |socket, event, args| {
             if let Some(me) = me.upgrade() {
-                me.count("packetsOut", None, 1);
+                me.packets_out.fetch_add(1, Ordering::Relaxed);
                 if me.dev() {
                     me.send("event_sent", me.event_args(socket, event, args));
                 }
