@@ -570,6 +570,8 @@ impl SocketIoBuilder {
             engine: OnceLock::new(),
             adapter: self.adapter,
             parser: self.parser,
+            #[cfg(feature = "admin-ui")]
+            observer: OnceLock::new(),
         });
         let engine = Engine::new(Arc::new(IoHandler(inner.clone())), self.engine.build());
         let _ = inner.engine.set(Arc::downgrade(&engine));

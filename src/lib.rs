@@ -6,6 +6,8 @@
 
 // The layers, bottom to top (ARCHITECTURE.md): each uses only those before it.
 pub mod adapter;
+#[cfg(feature = "admin-ui")]
+pub mod admin;
 pub mod engine;
 pub mod extract;
 pub mod handler;

@@ -253,6 +253,39 @@ async fn favicon() -> Response {
     ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON).into_response()
 }
 
+/// With the `admin-ui` feature: the Socket.IO Admin UI watches this server, its page at
+/// `/admin-ui/` (from `node_modules`). The UI logs in as `admin` with the password in
+/// `ADMIN_PASSWORD` (kept as its bcrypt hash); without it, the UI needs no login. `SERVER_ID`
+/// names the server in the UI (default `hostname#pid`).
+#[cfg(feature = "admin-ui")]
+fn admin_ui(io: &SocketIo, app: Router) -> std::io::Result<Router> {
+    use tower_socketio::admin::{self, AdminOptions, AdminUiLayer, Auth};
+    let auth = match std::env::var("ADMIN_PASSWORD") {
+        Ok(password) => {
+            let hash =
+                bcrypt::hash(password, bcrypt::DEFAULT_COST).map_err(std::io::Error::other)?;
+            Auth::basic("admin", hash)
+        }
+        Err(_) => Auth::None,
+    };
+    let mut options = AdminOptions::new(auth);
+    if let Ok(id) = std::env::var("SERVER_ID") {
+        options = options.server_id(id);
+    }
+    admin::instrument(io, options).map_err(std::io::Error::other)?;
+    let node_modules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules");
+    match AdminUiLayer::from_node_modules("/admin-ui/", &node_modules) {
+        Ok(ui) => {
+            println!("admin UI on /admin-ui/");
+            Ok(app.layer(ui))
+        }
+        Err(e) => {
+            eprintln!("warning: the Admin UI's files are missing ({e}): run `npm ci`");
+            Ok(app)
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     // INFO and above unless RUST_LOG says otherwise: protocol violations and limits hit are
@@ -287,8 +320,10 @@ async fn main() -> std::io::Result<()> {
         .route("/favicon.ico", get(favicon))
         .route("/api/rooms", get(list_rooms))
         .route("/api/rooms/{room}/announce", post(announce))
-        .with_state(io)
+        .with_state(io.clone())
         .layer(layer);
+    #[cfg(feature = "admin-ui")]
+    let app = admin_ui(&io, app)?;
 
     let port: u16 = std::env::var("PORT")
         .ok()

@@ -416,6 +416,7 @@ impl Adapter for LocalAdapter {
     ) -> BoxFuture<'_, Result<(), AdapterError>> {
         for s in self.select(&opts) {
             self.add_all(s.id(), &rooms);
+            s.rooms_changed(&rooms, true);
         }
         ready(Ok(()))
     }
@@ -429,6 +430,7 @@ impl Adapter for LocalAdapter {
             for r in &rooms {
                 self.del(s.id(), r);
             }
+            s.rooms_changed(&rooms, false);
         }
         ready(Ok(()))
     }

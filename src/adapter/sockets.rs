@@ -51,6 +51,9 @@ pub(crate) trait LocalSocket: Send + Sync {
     fn disconnect(&self, close: bool);
     /// An owned handle on the socket, for work after the locks are released.
     fn boxed(&self) -> Box<dyn LocalSocket>;
+    /// Tells the socket it joined (`joined`) or left `rooms` through the adapter
+    /// (`add_sockets`/`del_sockets`), after the locks: its observers learn of it.
+    fn rooms_changed(&self, rooms: &[String], joined: bool);
 }
 
 /// A namespace's local sockets by id, as seen under the namespace's lock.

@@ -331,6 +331,7 @@ impl Client {
                     let _ = socket.send_packet(&ok);
                 }
             }
+            client.io.observe(|o| o.connected(&socket));
             run_inline(handler.instrument(socket.span().clone()));
             // Deliver what arrived while connecting, in order, then route directly. The connect
             // handler may have disconnected the socket already: then it is not routed to (a new

@@ -6,6 +6,7 @@
 mod client;
 mod erased;
 mod namespace;
+mod observer;
 mod reason;
 mod registry;
 #[allow(clippy::module_inception)]
@@ -22,6 +23,8 @@ pub use self::erased::{
 };
 pub(crate) use self::namespace::NsInner;
 pub use self::namespace::{Namespace, WeakNamespace};
+#[cfg(feature = "admin-ui")]
+pub(crate) use self::observer::Observer;
 pub use self::reason::DisconnectReason;
 pub(crate) use self::registry::AdapterFactory;
 pub(crate) use self::registry::{DynNs, IoConfig, IoInner, Matcher};

@@ -62,6 +62,9 @@ pub(crate) struct IoInner {
     pub(crate) dyn_nsps: RwLock<Vec<DynNs>>,
     pub(crate) engine: OnceLock<Weak<Engine>>,
     pub(crate) adapter: Option<AdapterFactory>,
+    /// The observer of sockets (the Admin UI's instrumentation), once set.
+    #[cfg(feature = "admin-ui")]
+    pub(crate) observer: OnceLock<Arc<dyn super::observer::Observer>>,
 }
 
 impl IoInner {
@@ -95,6 +98,17 @@ impl IoInner {
 }
 
 impl IoInner {
+    /// Calls `f` with the observer, if one is set; nothing without the `admin-ui` feature.
+    #[inline]
+    pub(crate) fn observe(&self, f: impl FnOnce(&dyn super::observer::Observer)) {
+        #[cfg(feature = "admin-ui")]
+        if let Some(observer) = self.observer.get() {
+            f(&**observer);
+        }
+        #[cfg(not(feature = "admin-ui"))]
+        let _ = f;
+    }
+
     /// The main namespace `/`, if registered.
     pub(crate) fn main_namespace(&self) -> Option<Arc<NsInner>> {
         read(&self.nsps).get("/").cloned()

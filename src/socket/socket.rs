@@ -444,20 +444,32 @@ impl SocketRef {
 
     /// Joins rooms (one name, or several: see [`IntoRooms`](crate::IntoRooms)).
     pub fn join(&self, rooms: impl IntoRooms) {
-        self.ns.adapter().add_all(self.id(), &rooms.into_rooms());
+        let rooms = rooms.into_rooms();
+        self.ns.adapter().add_all(self.id(), &rooms);
+        self.io_inner().observe(|o| o.rooms(self, &rooms, true));
     }
 
     /// Leaves rooms.
     pub fn leave(&self, rooms: impl IntoRooms) {
         let adapter = self.ns.adapter();
-        for r in rooms.into_rooms() {
-            adapter.del(self.id(), &r);
+        let rooms = rooms.into_rooms();
+        for r in &rooms {
+            adapter.del(self.id(), r);
         }
+        self.io_inner().observe(|o| o.rooms(self, &rooms, false));
     }
 
     /// Leaves every room but its own.
     pub fn leave_all(&self) {
         let adapter = self.ns.adapter();
+        self.io_inner().observe(|o| {
+            let others: Vec<String> = self
+                .rooms()
+                .into_iter()
+                .filter(|r| r != self.id())
+                .collect();
+            o.rooms(self, &others, false);
+        });
         adapter.del_all(self.id());
         adapter.add_all(self.id(), &[self.id().to_owned()]);
     }
@@ -611,6 +623,7 @@ impl SocketRef {
             }),
             _ => None,
         };
+        self.io_inner().observe(|o| o.disconnected(self, reason));
         self.ns.adapter().del_all(&self.id);
         self.ns.remove(&self.id);
         self.client.remove_socket(&self.ns.path);
@@ -753,5 +766,9 @@ impl LocalSocket for SocketRef {
 
     fn boxed(&self) -> Box<dyn LocalSocket> {
         Box::new(self.clone())
+    }
+
+    fn rooms_changed(&self, rooms: &[String], joined: bool) {
+        self.io_inner().observe(|o| o.rooms(self, rooms, joined));
     }
 }

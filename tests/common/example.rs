@@ -42,6 +42,9 @@ fn features_of_this_build() -> Vec<&'static str> {
     if cfg!(feature = "redis") {
         on.push("redis");
     }
+    if cfg!(feature = "admin-ui") {
+        on.push("admin-ui");
+    }
     on
 }
 
