@@ -235,12 +235,14 @@ fn on_connect(
                 }
                 return;
             }
-            // The connection dropped: the member may come back within the window.
+            // The connection dropped: the member may come back within the window. Noted before
+            // any await: the core keeps the session for a recovery once this first step is done.
+            let (id, name) = (socket.id().to_owned(), name_of(&socket));
+            away.lock()
+                .insert(id.clone(), (name.clone(), rooms.clone()));
             for room in &rooms {
                 tell_room(&socket, "user away", room).await;
             }
-            let (id, name) = (socket.id().to_owned(), name_of(&socket));
-            away.lock().insert(id.clone(), (name.clone(), rooms));
             tokio::spawn(async move {
                 tokio::time::sleep(window).await;
                 let Some((_, rooms)) = away.lock().remove(&id) else {
