@@ -48,13 +48,13 @@ struct Drops(Arc<AtomicU64>);
 #[derive(Clone, Default)]
 struct Cutting(Arc<AtomicBool>);
 
-/// Whether the `seq` stream is to stop.
-#[derive(Clone, Default)]
-struct Stop(Arc<AtomicBool>);
+/// Whether the `seq` stream is to stop, and its pace.
+#[derive(Clone)]
+struct Stop(Arc<AtomicBool>, Duration);
 
-/// Emits `seq` 0, 1, 2, … to all, one a millisecond, until told to stop.
+/// Emits `seq` 0, 1, 2, … to all, one every pace (a millisecond unless told), until told to stop.
 async fn stream(io: SocketIo, stop: Stop) {
-    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    let mut tick = tokio::time::interval(stop.1);
     let mut n = 0u64;
     while !stop.0.load(Ordering::SeqCst) {
         tick.tick().await;
@@ -149,17 +149,19 @@ struct Server {
 
 impl Server {
     async fn start(settings: ConnectionStateRecovery) -> Server {
-        Self::start_with(settings, SocketIo::builder()).await
+        Self::start_with(settings, SocketIo::builder(), Duration::from_millis(1)).await
     }
 
+    /// A server built from `builder`, whose `seq` stream emits one event every `pace`.
     async fn start_with(
         settings: ConnectionStateRecovery,
         builder: tower_socketio::SocketIoBuilder,
+        pace: Duration,
     ) -> Server {
         let (tx, seen) = mpsc::unbounded_channel();
         let (layer, io) = builder.connection_state_recovery(settings).build_layer();
         let drops = Drops::default();
-        let stop = Stop::default();
+        let stop = Stop(Arc::default(), pace);
         let cutting = Cutting::default();
         let on_mw = tx.clone();
         let cut = cutting.clone();
@@ -513,13 +515,16 @@ impl Server {
 
 /// `drops` TCP resets from a proxy, each recovered: the same id every time, the middleware run
 /// once, each drop seen by the server as a lost connection. The server pings every second, so
-/// that a reset it cannot see (between two polls) ends the session within three seconds.
+/// that a reset it cannot see (between two polls) ends the session within three seconds. Its
+/// `seq` stream emits one event every 5 ms: over polling the server answers at most 16 packets
+/// a poll, and the client's ping timer restarts only with a ping, queued behind the backlog of
+/// three seconds of `seq` events at one a millisecond, which then times the client out.
 async fn recovered_after_resets(scenario: &str, settings: ConnectionStateRecovery, drops: usize) {
     for mode in MODES {
         let builder = SocketIo::builder()
             .ping_interval(Duration::from_secs(1))
             .ping_timeout(Duration::from_secs(2));
-        let mut server = Server::start_with(settings, builder).await;
+        let mut server = Server::start_with(settings, builder, Duration::from_millis(5)).await;
         let proxy = Proxy::start(server.addr, server.cutting.clone()).await;
         let summary = server
             .run_through(&proxy, mode, scenario, settings.max_disconnection_duration)

@@ -99,7 +99,11 @@ struct Chat {
 
 /// Starts the chat example on a free port of 127.0.0.1 and waits until it listens.
 async fn start_chat() -> Chat {
-    let (url, child) = common::example::start("chat", &[], &[], "chat on ").await;
+    start_chat_with(&[]).await
+}
+
+async fn start_chat_with(env: &[(&str, &str)]) -> Chat {
+    let (url, child) = common::example::start("chat", &[], env, "chat on ").await;
     Chat { url, _child: child }
 }
 
@@ -110,6 +114,19 @@ async fn chat_example_contract() {
     run_node(
         &script("chat_client.mjs"),
         &["--url", &chat.url],
+        Duration::from_secs(60),
+    )
+    .await;
+}
+
+/// A chat member whose connection dropped and who is not back within the recovery window
+/// (one second here) is told as gone, and comes back as a new member.
+#[tokio::test]
+async fn chat_example_recovery_window() {
+    let chat = start_chat_with(&[("RECOVERY_SECS", "1")]).await;
+    run_node(
+        &script("chat_client.mjs"),
+        &["--url", &chat.url, "--scenario", "expiry"],
         Duration::from_secs(60),
     )
     .await;

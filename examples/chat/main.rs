@@ -1,10 +1,10 @@
 //! Run with `./scripts/chat` (installs the browser client with `npm ci` when it is missing, then
-//! `cargo run --example chat`; `PORT=4000` changes the port), then open <http://127.0.0.1:3000>
-//! in two browser windows.
+//! `cargo run --example chat`; `PORT=4000` changes the port, `RECOVERY_SECS=30` the recovery
+//! window), then open <http://127.0.0.1:3000> in two browser windows.
 //!
 //! As a cluster: with the `redis` feature and `REDIS_URL` set, each chat server joins the others
 //! on that Redis (see the README's "Several servers"), so two servers on two ports share rooms,
-//! members and messages:
+//! members and messages (those away are known to the server they were connected to):
 //!
 //! ```text
 //! REDIS_URL=redis://127.0.0.1:6379/ PORT=3000 cargo run --features redis --example chat
@@ -24,15 +24,22 @@
 //! - `leave` room → ack `{ ok: true }`; the others get `user left`.
 //! - `message` `{ room, text }` → the other members get `message` `{ room, from, text, at }`;
 //!   ack `{ ok: true }`.
-//! - a member who disconnects: their rooms get `user left`.
+//! - a member who disconnects (closes their socket): their rooms get `user left`.
+//! - a member whose connection drops: their rooms get `user away`, and they stay members. The
+//!   server has connection state recovery on: when they come back within the window
+//!   (`RECOVERY_SECS`, 120 by default) they are recovered (same socket, same rooms), get every
+//!   message sent meanwhile, in order, before their `connect`, and their rooms get `user back`
+//!   (no second `user joined`); when they do not, their rooms get `user left` once the window
+//!   has passed.
 //!
-//! REST: `GET /api/rooms` lists `[{ name, members }]`; `POST /api/rooms/{room}/announce`
+//! REST: `GET /api/rooms` lists `[{ name, members }]` (members away included); `POST /api/rooms/{room}/announce`
 //! `{ text }` sends `message` from `"server"` to the room and answers 202 `{ recipients }`.
 
 use std::{
-    collections::HashSet,
+    collections::{HashMap, HashSet},
     path::PathBuf,
-    time::{SystemTime, UNIX_EPOCH},
+    sync::{Arc, Mutex},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use axum::{
@@ -44,7 +51,11 @@ use axum::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tower_socketio::{DisconnectReason, SocketIo, SocketRef, extract::Data};
+use tower_socketio::{
+    DisconnectReason, SocketIo, SocketRef,
+    adapter::ConnectionStateRecovery,
+    extract::{Data, Recovered, State as IoState},
+};
 
 #[derive(Debug, Deserialize)]
 struct Auth {
@@ -82,8 +93,35 @@ fn name_of(socket: &SocketRef) -> String {
         .unwrap_or_default()
 }
 
-/// The names of a room's members, sorted.
-async fn members(io: &SocketIo, room: &str) -> Vec<String> {
+/// Members whose connection dropped, by socket id: their name and rooms, kept until they are
+/// back or the recovery window has passed. They are still members meanwhile.
+#[derive(Debug, Clone, Default)]
+struct Away(Arc<Mutex<HashMap<String, Gone>>>);
+
+/// A member away: their name and rooms.
+type Gone = (String, Vec<String>);
+
+impl Away {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Gone>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The names of those away from `room`.
+    fn names_in(&self, room: &str) -> Vec<String> {
+        self.lock()
+            .values()
+            .filter(|(_, rooms)| rooms.iter().any(|r| r == room))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
+/// How long a member whose connection dropped may take to come back.
+#[derive(Debug, Clone, Copy)]
+struct Window(Duration);
+
+/// The names of a room's members (those away included), sorted.
+async fn members(io: &SocketIo, away: &Away, room: &str) -> Vec<String> {
     let mut names: Vec<String> = io
         .within(room)
         .fetch_sockets()
@@ -92,6 +130,7 @@ async fn members(io: &SocketIo, room: &str) -> Vec<String> {
         .into_iter()
         .filter_map(|s| s.handshake.auth()["name"].as_str().map(str::to_owned))
         .collect();
+    names.extend(away.names_in(room));
     names.sort();
     names
 }
@@ -103,23 +142,45 @@ fn require_name(Data(auth): Data<Auth>) -> Result<(), &'static str> {
     }
 }
 
-fn on_connect(socket: SocketRef, Data(auth): Data<Auth>) {
+fn on_connect(
+    socket: SocketRef,
+    Data(auth): Data<Auth>,
+    Recovered(recovered): Recovered,
+    IoState(away): IoState<Away>,
+) {
     socket
         .extensions()
         .insert(Name(auth.name.unwrap_or_default()));
+    // Back after a drop, with its rooms: the others never saw it leave, so it joins nothing and
+    // is not announced as joining; they learn it is back.
+    if recovered {
+        away.lock().remove(socket.id());
+        let socket = socket.clone();
+        tokio::spawn(async move {
+            for room in socket.rooms().into_iter().filter(|r| r != socket.id()) {
+                tell_room(&socket, "user back", &room).await;
+            }
+        });
+    }
 
     socket.on(
         "join",
-        |socket: SocketRef, io: SocketIo, Data(room): Data<String>| async move {
+        |socket: SocketRef,
+         io: SocketIo,
+         IoState(away): IoState<Away>,
+         Data(room): Data<String>| async move {
             socket.join(room.as_str());
             tell_room(&socket, "user joined", &room).await;
-            json!({ "room": room, "members": members(&io, &room).await })
+            json!({ "room": room, "members": members(&io, &away, &room).await })
         },
     );
 
     socket.on(
         "switch",
-        |socket: SocketRef, io: SocketIo, Data(room): Data<String>| async move {
+        |socket: SocketRef,
+         io: SocketIo,
+         IoState(away): IoState<Away>,
+         Data(room): Data<String>| async move {
             let rooms = socket.rooms();
             for old in rooms.iter().filter(|r| *r != socket.id() && **r != room) {
                 socket.leave(old.as_str());
@@ -129,7 +190,7 @@ fn on_connect(socket: SocketRef, Data(auth): Data<Auth>) {
                 socket.join(room.as_str());
                 tell_room(&socket, "user joined", &room).await;
             }
-            json!({ "room": room, "members": members(&io, &room).await })
+            json!({ "room": room, "members": members(&io, &away, &room).await })
         },
     );
 
@@ -157,11 +218,51 @@ fn on_connect(socket: SocketRef, Data(auth): Data<Auth>) {
     );
 
     // Rooms are still readable while the socket is disconnecting.
-    socket.on_disconnecting(|socket: SocketRef, _reason: DisconnectReason| async move {
-        for room in socket.rooms().into_iter().filter(|r| r != socket.id()) {
-            tell_room(&socket, "user left", &room).await;
-        }
-    });
+    socket.on_disconnecting(
+        |socket: SocketRef,
+         reason: DisconnectReason,
+         io: SocketIo,
+         IoState(away): IoState<Away>,
+         IoState(Window(window)): IoState<Window>| async move {
+            let rooms: Vec<String> = socket
+                .rooms()
+                .into_iter()
+                .filter(|r| r != socket.id())
+                .collect();
+            if !reason.recoverable() {
+                for room in &rooms {
+                    tell_room(&socket, "user left", room).await;
+                }
+                return;
+            }
+            // The connection dropped: the member may come back within the window. Noted before
+            // any await: the core keeps the session for a recovery once this first step is done.
+            let (id, name) = (socket.id().to_owned(), name_of(&socket));
+            away.lock()
+                .insert(id.clone(), (name.clone(), rooms.clone()));
+            for room in &rooms {
+                tell_room(&socket, "user away", room).await;
+            }
+            tokio::spawn(async move {
+                tokio::time::sleep(window).await;
+                let Some((_, rooms)) = away.lock().remove(&id) else {
+                    return; // back
+                };
+                // Back on another server of the cluster?
+                let sockets = io.fetch_sockets().await.unwrap_or_default();
+                if sockets.iter().any(|s| s.id == id) {
+                    return;
+                }
+                for room in rooms {
+                    let payload = RoomEvent {
+                        room: &room,
+                        name: &name,
+                    };
+                    io.to(room.as_str()).emit("user left", &payload).await.ok();
+                }
+            });
+        },
+    );
 }
 
 /// Tells the other members of `room` that this socket's member joined or left.
@@ -177,15 +278,22 @@ struct RoomInfo {
     members: usize,
 }
 
-async fn list_rooms(State(io): State<SocketIo>) -> Json<Vec<RoomInfo>> {
+async fn list_rooms(State((io, away)): State<(SocketIo, Away)>) -> Json<Vec<RoomInfo>> {
     let sockets = io.fetch_sockets().await.unwrap_or_default();
     let ids: HashSet<&str> = sockets.iter().map(|s| s.id.as_str()).collect();
+    let mut names: HashSet<String> = io.rooms().await.unwrap_or_default().into_iter().collect();
+    let away: Vec<Gone> = away.lock().values().cloned().collect();
+    names.extend(away.iter().flat_map(|(_, rooms)| rooms.iter().cloned()));
     let mut rooms: Vec<RoomInfo> = Vec::new();
-    for room in io.rooms().await.unwrap_or_default() {
+    for room in names {
         if ids.contains(room.as_str()) {
             continue; // each socket's own room
         }
-        let members = sockets.iter().filter(|s| s.rooms.contains(&room)).count();
+        let members = sockets.iter().filter(|s| s.rooms.contains(&room)).count()
+            + away
+                .iter()
+                .filter(|(_, rooms)| rooms.contains(&room))
+                .count();
         rooms.push(RoomInfo {
             name: room,
             members,
@@ -201,7 +309,7 @@ struct Announce {
 }
 
 async fn announce(
-    State(io): State<SocketIo>,
+    State((io, _)): State<(SocketIo, Away)>,
     Path(room): Path<String>,
     Json(body): Json<Announce>,
 ) -> impl IntoResponse {
@@ -296,7 +404,22 @@ async fn main() -> std::io::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let builder = SocketIo::builder();
+    // Connection state recovery: a member whose connection drops and who comes back within the
+    // window gets every message sent meanwhile.
+    let window = Duration::from_secs(
+        std::env::var("RECOVERY_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(120),
+    );
+    let away = Away::default();
+    let builder = SocketIo::builder()
+        .connection_state_recovery(ConnectionStateRecovery {
+            max_disconnection_duration: window,
+            ..ConnectionStateRecovery::default()
+        })
+        .with_state(away.clone())
+        .with_state(Window(window));
     // With the `redis` feature and REDIS_URL set, this server joins the cluster of every chat
     // server on that Redis: rooms, members and messages are shared.
     #[cfg(feature = "redis")]
@@ -320,7 +443,7 @@ async fn main() -> std::io::Result<()> {
         .route("/favicon.ico", get(favicon))
         .route("/api/rooms", get(list_rooms))
         .route("/api/rooms/{room}/announce", post(announce))
-        .with_state(io.clone())
+        .with_state((io.clone(), away))
         .layer(layer);
     #[cfg(feature = "admin-ui")]
     let app = admin_ui(&io, app)?;

@@ -11,6 +11,10 @@
 // time (a <time> from the server's timestamp) and its sender. Alice then changes room to `other`
 // on the same page: lobby messages stop reaching her, `other` hears her, both member lists
 // follow, and the page still holds one connection (one WebSocket, the same socket id); then back.
+// Bob's connection then drops (his page's `socket.io.engine.close()`, his client told not to
+// reconnect by itself until alice has written): alice's page says he lost it, not that he left;
+// back, his page is recovered: it shows alice's message sent meanwhile once, is still in the
+// lobby with the same members, and alice's page says he is back, with no second "joined".
 // A fifth page, 375 px wide (a phone), enters the lobby as erin: the lobby's member lists gain and
 // then lose her, and nothing on it overflows horizontally, even with a long unbroken message.
 // The pages must load the client from the server itself (/vendor/socket.io.min.js): every
@@ -255,6 +259,35 @@ async function main() {
   await membersAre(carol, ["carol"]);
   assert.deepEqual(await connection(alice), before, "alice's page kept its one connection");
   assert.equal(await announce("lobby", "back"), 2, "the lobby counts alice once");
+
+  step = "recovery";
+  await bob.evaluate(() => {
+    socket.io.reconnection(false);
+    socket.io.engine.close();
+  });
+  await seen(alice, "bob lost their connection");
+  await alice.fill("#text", "did you get this, bob?");
+  await alice.click("#submit");
+  await seen(alice, "me: did you get this, bob?");
+  await bob.evaluate(() => {
+    socket.io.reconnection(true);
+    socket.connect();
+  });
+  await seen(alice, "bob is back");
+  await seen(bob, "alice: did you get this, bob?");
+  await bob.waitForFunction(() => socket.connected && document.getElementById("status").textContent === "in lobby with alice, bob");
+  assert.equal(await bob.evaluate(() => socket.recovered), true, "bob's socket recovered");
+  await membersAre(alice, ["alice", "bob"]);
+  await membersAre(bob, ["alice", "bob"]);
+  assert.equal(await announce("lobby", "after the drop"), 2);
+  await seen(alice, "server: after the drop");
+  await seen(bob, "server: after the drop");
+  const count = (all, l) => all.filter((x) => x === l).length;
+  assert.equal(count(await lines(bob), "alice: did you get this, bob?"), 1, "bob got the missed message once");
+  assert.equal(count(await lines(alice), "bob joined lobby"), 1, "alice saw bob join once");
+  assert.equal(count(await lines(bob), "you moved to lobby"), 0, "bob's page did not switch again");
+  const tail = (await lines(bob)).slice(-2);
+  assert.deepEqual(tail, ["alice: did you get this, bob?", "server: after the drop"], "bob's log ends in order");
 
   step = "phone";
   const erin = await enter("erin", "lobby", { width: 375, height: 720 });

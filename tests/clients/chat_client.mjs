@@ -1,7 +1,11 @@
 // Checks the whole contract of the chat example (examples/chat/main.rs, see its top comment) with
 // the official `socket.io-client`, against a running example:
 //
-//   node tests/clients/chat_client.mjs --url http://127.0.0.1:PORT [--timeout MS]
+//   node tests/clients/chat_client.mjs --url http://127.0.0.1:PORT [--timeout MS] [--scenario expiry]
+//
+// With `--scenario expiry` (against a chat whose recovery window, RECOVERY_SECS, is short), it
+// checks only that a member whose connection dropped and who is not back within the window is
+// told to their rooms as `user left` once it has passed, and comes back as a new member.
 //
 // - auth: no auth object, `{}` and `{ name: "" }` are refused with a connect_error whose message
 //   mentions "name";
@@ -14,6 +18,10 @@
 //   longer gets their messages) and joins the room (its members get `user joined`), answering
 //   `{ room, members }`; switching to the room one is in changes nothing;
 // - a member who disconnects: each of their rooms gets `user left`;
+// - a member whose connection drops (`socket.io.engine.close()`): their rooms get `user away`;
+//   messages sent meanwhile are the member's, once, in order, before `connect` when they come
+//   back (recovered: the same id, still in their rooms, nothing to join again); their rooms get
+//   `user back` and no `user joined`; the REST API counted them as members all along;
 // - `GET /api/rooms`: `[{ name, members }]` sorted by name, without the sockets' own rooms;
 // - `POST /api/rooms/{room}/announce { text }`: 202 `{ recipients }`, and the members get
 //   `message` from "server";
@@ -92,11 +100,14 @@ class Member {
     return this.queue.shift();
   }
 
-  /// The next event must be `event` with one argument equal to `expected` (`at` checked apart).
+  /// The next event must be `event` with one argument equal to `expected` (`at` checked apart),
+  /// then its offset (connection state recovery is on: every event the server stores for a
+  /// recovery carries it as its last argument, a string).
   async expect(event, expected) {
     const got = await this.next(`${event} ${JSON.stringify(expected)}`);
     assert.equal(got.event, event, `${this.name}: expected ${event} ${JSON.stringify(expected)}, got ${got.event} ${JSON.stringify(got.data)}`);
-    assert.equal(got.data.length, 1, `${this.name}: ${event} should carry one argument: ${JSON.stringify(got.data)}`);
+    assert.equal(got.data.length, 2, `${this.name}: ${event} should carry one argument and its offset: ${JSON.stringify(got.data)}`);
+    assert.equal(typeof got.data[1], "string", `${this.name}: ${event}'s offset: ${JSON.stringify(got.data)}`);
     const value = { ...got.data[0] };
     if (event === "message") {
       assert.equal(typeof value.at, "number", `${this.name}: message.at should be a number: ${JSON.stringify(value)}`);
@@ -191,7 +202,45 @@ function idle(...members) {
   for (const m of members) assert.deepEqual(m.queue, [], `${m.name} got unexpected events`);
 }
 
+async function expiry() {
+  step = "expiry";
+  const mia = await member("mia");
+  const ada = await member("ada");
+  await join(mia, "lobby", ["mia"]);
+  await join(ada, "lobby", ["ada", "mia"]);
+  await mia.expect("user joined", { room: "lobby", name: "ada" });
+  const adaId = ada.socket.id;
+  ada.leaving = true;
+  const dropped = new Promise((r) => ada.socket.once("disconnect", r));
+  ada.socket.io.engine.close();
+  assert.equal(await dropped, "forced close", "ada's disconnect reason");
+  await mia.expect("user away", { room: "lobby", name: "ada" });
+  await rooms([{ name: "lobby", members: 2 }]);
+  // The window passes: she left.
+  await mia.expect("user left", { room: "lobby", name: "ada" });
+  await rooms([{ name: "lobby", members: 1 }]);
+  await say(mia, "lobby", "too late");
+  // Back later: a new member, who joins again.
+  const back = new Promise((resolve, reject) => {
+    ada.socket.once("connect", resolve);
+    ada.socket.once("connect_error", reject);
+  });
+  ada.socket.connect();
+  await back;
+  ada.leaving = false;
+  assert.equal(ada.socket.recovered, false, "ada recovered after the window");
+  assert.notEqual(ada.socket.id, adaId, "ada's id after the window");
+  await join(ada, "lobby", ["ada", "mia"]);
+  await mia.expect("user joined", { room: "lobby", name: "ada" });
+  await sync("lobby", [mia, ada]);
+  idle(mia, ada);
+  clearTimeout(timer);
+  process.stdout.write(JSON.stringify({ ok: true, client: "socket.io-client", scenario: "chat expiry" }) + "\n");
+  process.exit(0);
+}
+
 async function main() {
+  if (args.scenario === "expiry") return expiry();
   step = "refusals";
   await refused("no auth", undefined);
   await refused("auth {}", {});
@@ -273,6 +322,51 @@ async function main() {
   await ada.expect("user joined", { room: "other", name: "bo" });
   await sync("lobby", [mia]);
   await sync("other", [zed, ada, bo]);
+  await rooms([{ name: "lobby", members: 1 }, { name: "other", members: 3 }]);
+  idle(mia, ada, zed, bo);
+
+  step = "recovery";
+  // ada, a reader of `other` (with zed and bo), loses her connection.
+  const adaId = ada.socket.id;
+  ada.leaving = true;
+  const dropped = new Promise((r) => ada.socket.once("disconnect", r));
+  ada.socket.io.engine.close();
+  assert.equal(await dropped, "forced close", "ada's disconnect reason");
+  // The server saw the drop: nobody is told she left.
+  await zed.expect("user away", { room: "other", name: "ada" });
+  await bo.expect("user away", { room: "other", name: "ada" });
+  await rooms([{ name: "lobby", members: 1 }, { name: "other", members: 3 }]);
+  const missed = ["are you there?", "she'll see this", "and this, third"];
+  await say(zed, "other", missed[0]);
+  await bo.expect("message", { room: "other", from: "zed", text: missed[0] });
+  await say(bo, "other", missed[1]);
+  await zed.expect("message", { room: "other", from: "bo", text: missed[1] });
+  await say(zed, "other", missed[2]);
+  await bo.expect("message", { room: "other", from: "zed", text: missed[2] });
+  await sync("other", [zed, bo]);
+  // Back: recovered, with what she missed before her `connect`.
+  const back = new Promise((resolve, reject) => {
+    ada.socket.once("connect", () => resolve([...ada.queue]));
+    ada.socket.once("connect_error", reject);
+  });
+  ada.socket.connect();
+  const beforeConnect = await back;
+  ada.leaving = false;
+  assert.equal(ada.socket.recovered, true, "ada recovered");
+  assert.equal(ada.socket.id, adaId, "ada's id kept");
+  assert.equal(beforeConnect.length, 4, `ada's missed events before connect: ${JSON.stringify(beforeConnect)}`);
+  await ada.expect("message", { room: "other", from: "zed", text: missed[0] });
+  await ada.expect("message", { room: "other", from: "bo", text: missed[1] });
+  await ada.expect("message", { room: "other", from: "zed", text: missed[2] });
+  await ada.expect("message", { room: "other", from: "server", text: `sync ${syncs}` });
+  // The others learn she is back; she is still in `other`, and joined nothing.
+  await zed.expect("user back", { room: "other", name: "ada" });
+  await bo.expect("user back", { room: "other", name: "ada" });
+  await say(bo, "other", "welcome back");
+  await zed.expect("message", { room: "other", from: "bo", text: "welcome back" });
+  await ada.expect("message", { room: "other", from: "bo", text: "welcome back" });
+  await sync("other", [zed, bo, ada]);
+  await sync("lobby", [mia]);
   await rooms([{ name: "lobby", members: 1 }, { name: "other", members: 3 }]);
   idle(mia, ada, zed, bo);
 
