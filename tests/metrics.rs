@@ -151,3 +151,38 @@ async fn an_operator_scrapes_what_clients_did() {
     assert_eq!(after.value("socketio_sockets", &ns), 0.0);
     assert_eq!(delta(&after, "socketio_upgrades_total", &[]), 2.0);
 }
+
+/// GET `path` of `url` (`http://host:port`), the body of a 200.
+async fn http_get(url: &str, path: &str) -> String {
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+/// `examples/axum.rs` as it ships answers `/metrics` beside its REST routes: a session opened
+/// by a handshake shows.
+#[tokio::test]
+async fn the_axum_example_answers_metrics() {
+    let (url, _child) = common::example::start("axum", &[], &[], "listening on ").await;
+    let handshake = http_get(&url, "/socket.io/?EIO=4&transport=polling").await;
+    assert!(handshake.contains("\"sid\""), "{handshake}");
+    assert!(http_get(&url, "/api/health").await.contains("ok"));
+    let metrics = http_get(&url, "/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with(r#"socketio_sessions_opened_total{transport="polling"} 1"#)),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("# TYPE socketio_sessions gauge"),
+        "{metrics}"
+    );
+}

@@ -752,3 +752,42 @@ async fn a_silent_connection_is_replaced() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The adapter's requests to the other servers are counted and timed: a `fetch_sockets` across
+/// two servers, seen in the Prometheus recorder (installed for this test binary; other tests
+/// may add to the counts, so the check is a delta of at least one).
+#[tokio::test]
+async fn adapter_requests_are_counted() {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    let prometheus = HANDLE.get_or_init(|| {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .expect("the first recorder of this test binary")
+    });
+    let sample = |name: &str| -> f64 {
+        prometheus
+            .render()
+            .lines()
+            .filter(|l| {
+                l.starts_with(name)
+                    && l.contains(r#"type="fetch_sockets""#)
+                    && (name.ends_with("_count") || l.contains(r#"outcome="complete""#))
+            })
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum()
+    };
+    trace();
+    let redis = RedisServer::start().await;
+    let url = redis.url();
+    let (_a, io_a) = rust_server(&url, "A", Duration::from_secs(2)).await;
+    let (_b, _io_b) = rust_server(&url, "B", Duration::from_secs(2)).await;
+    until_count(&io_a, 2).await;
+    let (requests, timed) = (
+        sample("socketio_adapter_requests_total"),
+        sample("socketio_adapter_request_duration_seconds_count"),
+    );
+    assert!(io_a.fetch_sockets().await.unwrap().is_empty());
+    assert!(sample("socketio_adapter_requests_total") >= requests + 1.0);
+    assert!(sample("socketio_adapter_request_duration_seconds_count") >= timed + 1.0);
+}
