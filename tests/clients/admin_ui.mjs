@@ -12,7 +12,7 @@
 // - logs in as admin with the right password: CONNECTED; the dashboard shows the namespaces;
 // - the Sockets page lists the three clients' sockets; the Rooms page lists lobby and other;
 //   carol's page shows her room `other`; the Events page shows a message alice sends then;
-// - (with --screenshot) takes a picture of the dashboard;
+// - (with --screenshot) two more members enter, then a picture of the dashboard;
 // - disconnects carol's socket from her page (the socket's disconnect button): carol's client
 //   sees `io server disconnect`, and the UI lists two sockets.
 // Every request leaving 127.0.0.1 is aborted (the UI's fonts must be local: the icon font must
@@ -194,8 +194,13 @@ async function main() {
 
   if (args.screenshot) {
     step = "screenshot";
+    // Two more members while the UI watches: its connection chart shows them.
+    const dave = await member("dave", "lobby");
+    const erin = await member("erin", "other");
+    await page.goto(`${origin}/admin-ui/#/sockets/`);
+    await mainText(page, "the sockets of dave and erin", (t) => t.includes(dave.id) && t.includes(erin.id));
     await page.goto(`${origin}/admin-ui/#/`);
-    await mainText(page, "the dashboard", (t) => t.includes("Namespaces") && t.includes("/admin"));
+    await mainText(page, "the dashboard, 5 sockets in /", (t) => /^\/\s+5$/m.test(t));
     // Charts animate in: the picture waits until the servers' donut is drawn.
     await page.locator("canvas").first().waitFor();
     await page.waitForTimeout(1500);
