@@ -1,4 +1,5 @@
-//! The Engine.IO v4 server: the transport under Socket.IO.
+//! The Engine.IO v4 server (and v3, behind [`EngineConfigBuilder::allow_eio3`]): the transport
+//! under Socket.IO.
 //!
 //! The engine knows nothing of namespaces or events. It opens sessions over HTTP long-polling or
 //! WebSocket, upgrades them, keeps them alive with heartbeats and hands every message to an

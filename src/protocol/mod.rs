@@ -1,6 +1,6 @@
 //! The protocol floor: the wire formats as pure functions over strings and bytes (no IO, no
 //! runtime, nothing else of the crate): Socket.IO v5 packets here, Engine.IO v4 packets and
-//! polling payloads in [`engine_io`], the frame and string types every layer shares ([`Frame`],
+//! polling payloads in [`engine_io`] (v3's in [`engine_io::v3`]), the frame and string types every layer shares ([`Frame`],
 //! [`Str`]), the payload model [`Value`](value::Value) with its JSON codec, and the
 //! [`Parser`] seam: how a Socket.IO packet becomes Engine.IO frames and back.
 //!
