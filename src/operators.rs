@@ -266,8 +266,9 @@ impl BroadcastOperator {
             .await?)
     }
 
-    /// Disconnects the selected sockets from the namespace; with `close`, closes their whole
-    /// connection.
+    /// Disconnects the selected sockets from the namespace; with `close`, every socket of their
+    /// connections is disconnected too, then the connections close (as the reference server:
+    /// each client sees "io server disconnect").
     pub async fn disconnect_sockets(self, close: bool) -> Result<(), BroadcastError> {
         let (ns, this) = self.target()?;
         Ok(ns.adapter().disconnect_sockets(this.opts, close).await?)

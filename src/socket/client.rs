@@ -67,6 +67,11 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// The sockets of this connection, one per connected namespace.
+    pub(super) fn sockets(&self) -> Vec<SocketRef> {
+        lock(&self.sockets).values().cloned().collect()
+    }
+
     /// Records how many namespace connections are under way (under the `connecting` lock).
     fn counted(&self, connecting: &HashMap<String, Vec<Packet>>) {
         self.connecting_count

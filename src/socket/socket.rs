@@ -758,6 +758,12 @@ impl LocalSocket for SocketRef {
 
     fn disconnect(&self, close: bool) {
         if close {
+            // As the reference server: every socket of the connection is disconnected from its
+            // namespace first (its client sees "io server disconnect" and does not reconnect),
+            // then the connection closes, after what was queued.
+            for socket in self.client.sockets() {
+                SocketRef::disconnect(&socket);
+            }
             self.session.close();
         } else {
             SocketRef::disconnect(self);
