@@ -8,6 +8,9 @@
 pub mod adapter;
 pub mod engine;
 pub mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod handler;
 mod io;
 mod operators;
