@@ -25,7 +25,7 @@ fi
 seconds=$2
 
 command -v cargo-afl >/dev/null || { echo "cargo-afl is missing: cargo install cargo-afl" >&2; exit 1; }
-cargo afl build --release --features afl --bins >/dev/null
+cargo afl build --release --features afl --bins --quiet
 
 # AFL++ on a shared machine: no CPU binding, no frequency check, and crashes are found by
 # their exit status even when the kernel's core pattern pipes core dumps elsewhere.
@@ -38,6 +38,7 @@ printf '%-16s %12s %10s %9s %14s %8s\n' target executions execs/s bitmap edges c
 for t in "${selected[@]}"; do
   out="out/$t"
   rm -rf "$out"
+  mkdir -p out
   # -V: stop after SECONDS; -t: 1 s per input.
   cargo afl fuzz -i "corpus/$t" -o "$out" -V "$seconds" -t 1000 "target/release/$t" \
     >"out-$t.log" 2>&1 || { echo "afl-fuzz failed for $t, see fuzz/out-$t.log" >&2; exit 1; }
