@@ -3,11 +3,14 @@
 //! Engine.IO v4 at `/engine.io/` on 127.0.0.1, default settings, on plain hyper: every message
 //! goes back to its sender, text as text and binary as binary.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use hyper::server::conn::http1;
-use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
 use tower_socketio::engine::{EngineConfig, EngineHandler, Session, Str};
 use tower_socketio::service::EngineService;
 
@@ -48,7 +51,12 @@ async fn main() -> std::io::Result<()> {
         let (stream, _) = listener.accept().await?;
         let service = TowerToHyperService::new(service.clone());
         tokio::spawn(async move {
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            // Request headers within 10 s, or the connection is closed (the timeout needs a
+            // timer to run on).
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), service);
             if let Err(e) = conn.with_upgrades().await {
                 tracing::debug!(error = %e, "connection ended");
             }

@@ -1,13 +1,18 @@
 //! Run with `cargo run --example hyper` (`PORT=4000` to change the port).
 //!
 //! Socket.IO on plain hyper 1: the layer around a `service_fn` that answers the other routes.
+//! Each connection must send its request headers within 10 s (`HEADER_TIMEOUT_MS` changes it),
+//! or it is closed: a client that trickles bytes holds nothing for long.
 
-use std::{convert::Infallible, net::SocketAddr};
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response, StatusCode, body::Incoming, server::conn::http1};
-use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
 use tower_layer::Layer;
 use tower_socketio::{SocketIo, SocketRef, extract::Data};
 
@@ -48,6 +53,12 @@ async fn main() -> std::io::Result<()> {
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let header_timeout = Duration::from_millis(
+        std::env::var("HEADER_TIMEOUT_MS")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(10_000),
+    );
     println!("listening on http://{}", listener.local_addr()?);
     loop {
         let (stream, peer) = listener.accept().await?;
@@ -59,7 +70,10 @@ async fn main() -> std::io::Result<()> {
             })
             .service(service.clone());
         tokio::spawn(async move {
+            // hyper's header-read timeout needs a timer to run on.
             let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             if let Err(e) = conn.with_upgrades().await {
                 tracing::debug!(error = %e, "connection ended");

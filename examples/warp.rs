@@ -2,10 +2,13 @@
 //!
 //! Socket.IO beside warp filters: the layer wraps `warp::service(routes)`.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use hyper::server::conn::http1;
-use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    service::TowerToHyperService,
+};
 use tower_layer::Layer;
 use tower_socketio::{SocketIo, SocketRef, extract::Data};
 use warp::Filter;
@@ -39,10 +42,24 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     println!("listening on http://{}", listener.local_addr()?);
     loop {
-        let (stream, _) = listener.accept().await?;
-        let service = TowerToHyperService::new(service.clone());
+        let (stream, peer) = listener.accept().await?;
+        // The client's address in each request (`socket.handshake().address()`, the bound on
+        // sessions per address).
+        let service = TowerToHyperService::new(
+            tower::ServiceBuilder::new()
+                .map_request(move |mut req: http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(peer);
+                    req
+                })
+                .service(service.clone()),
+        );
         tokio::spawn(async move {
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            // Request headers within 10 s, or the connection is closed (the timeout needs a
+            // timer to run on).
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), service);
             if let Err(e) = conn.with_upgrades().await {
                 tracing::debug!(error = %e, "connection ended");
             }

@@ -10,6 +10,9 @@ pub mod adapter;
 pub mod admin;
 pub mod engine;
 pub mod extract;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzz;
 pub mod handler;
 mod io;
 mod operators;

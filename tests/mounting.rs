@@ -178,3 +178,40 @@ async fn the_hyper_example_answers_404_for_unknown_paths() {
     })
     .await;
 }
+
+/// `examples/hyper` sets hyper's header-read timeout (issue 14, finding 3): a connection that
+/// sends part of its request head and then nothing is closed by the server, while a healthy
+/// request on another connection is answered. The example runs with a short timeout
+/// (`HEADER_TIMEOUT_MS`); the test reads until the server ends the connection, within a bound
+/// well past it.
+#[tokio::test]
+async fn the_hyper_example_cuts_a_connection_that_sends_its_headers_too_slowly() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (url, _child) = common::example::start(
+        "hyper",
+        &[],
+        &[("HEADER_TIMEOUT_MS", "300")],
+        "listening on ",
+    )
+    .await;
+    let addr: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    bounded(async {
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .unwrap();
+        let (status, _, body) = request(addr, Method::GET, "/api/health", "").await;
+        assert_eq!((status, body.as_str()), (200, "ok"), "others are served");
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut rest))
+            .await
+            .expect("the slow connection was not closed within 10 s");
+        // Closed: an end of stream, or a reset; whatever hyper wrote first is no answer to the
+        // unfinished request.
+        if read.is_ok() {
+            let text = String::from_utf8_lossy(&rest);
+            assert!(!text.contains(" 200 "), "answered: {text}");
+        }
+    })
+    .await;
+}

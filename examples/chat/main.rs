@@ -461,5 +461,27 @@ async fn main() -> std::io::Result<()> {
         );
     }
     println!("chat on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await
+    // axum::serve sets no header-read timeout: each connection is served by hyper's own
+    // builder, which does (request headers within 10 s, or the connection is closed), and
+    // each request carries the client's address (`socket.handshake().address()`, the bound
+    // on sessions per address).
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(peer);
+                tower::ServiceExt::oneshot(app.clone(), req)
+            });
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10))
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades();
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+    }
 }

@@ -45,6 +45,9 @@ fn features_of_this_build() -> Vec<&'static str> {
     if cfg!(feature = "admin-ui") {
         on.push("admin-ui");
     }
+    if cfg!(feature = "fuzzing") {
+        on.push("fuzzing");
+    }
     on
 }
 

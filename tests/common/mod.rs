@@ -181,3 +181,4 @@ pub async fn run_client(program: &str, args: &[&str], timeout: Duration) -> Outp
 pub mod ops;
 pub mod redis;
 pub mod sio;
+pub mod soak;

@@ -557,3 +557,30 @@ async fn dispatch(
         }
     }
 }
+
+/// Reads a message of any of the adapter's channels as their handlers do, without acting on
+/// it (the `fuzzing` feature's entry point): as a broadcast, and as a request or a response
+/// with every field a handler reads.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_message(data: &[u8]) {
+    let _ = wire::decode_broadcast(data, "/");
+    let Ok(v) = wire::decode_any(data) else {
+        return;
+    };
+    let _ = (wire::string(&v, "requestId"), wire::string(&v, "uid"));
+    let _ = wire::int(&v, "type");
+    let _ = wire::read_opts(v.get("opts"));
+    let _ = wire::rooms(v.get("rooms"));
+    let _ = wire::ack_timeout_ms(v.get("opts"));
+    if let Some(packet) = v.get("packet") {
+        let _ = wire::read_event(packet, "/");
+    }
+    if let Some(sockets) = v
+        .get("sockets")
+        .and_then(crate::protocol::value::Value::as_array)
+    {
+        for s in sockets {
+            let _ = handshake::socket_info(s, "/");
+        }
+    }
+}
