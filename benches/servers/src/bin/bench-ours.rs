@@ -30,7 +30,9 @@ use tower_socketio_bench_servers::{Options, announce, serve_http1};
 async fn main() -> std::io::Result<()> {
     let opts = Options::from_env();
     // Before the server is built: it registers its metric handles then.
-    let prometheus = opts.metrics.then(|| {
+    // The load harness passes its environment on, not its flags: `TSIO_BENCH_METRICS=1` too.
+    let metrics = opts.metrics || std::env::var_os("TSIO_BENCH_METRICS").is_some_and(|v| v == "1");
+    let prometheus = metrics.then(|| {
         metrics_exporter_prometheus::PrometheusBuilder::new()
             .install_recorder()
             .expect("the Prometheus recorder")
