@@ -491,8 +491,8 @@ async function operators() {
     [
       "vanisher / client namespace disconnect",
       "k1 / server namespace disconnect",
-      "k2 / forced close",
-      "k2 /x forced close",
+      "k2 / server namespace disconnect",
+      "k2 /x server namespace disconnect",
       "x0 /x server namespace disconnect",
       "x1 /x server namespace disconnect",
       "k1 /x server namespace disconnect",
