@@ -258,6 +258,8 @@ struct State {
     clients: HashMap<String, Client>,
     /// Counts since the last stats: (second, type, sub-type) → count.
     aggregated: HashMap<(u64, &'static str, Option<&'static str>), u64>,
+    /// The engine's byte totals at the last stats (received, sent).
+    bytes: (u64, u64),
 }
 
 struct Admin {
@@ -548,9 +550,17 @@ impl Admin {
         namespaces.sort();
         let second = epoch_ms(SystemTime::now()) / 1000 * 1000;
         let mut state = lock(&self.state);
+        let bytes = (engine.bytes_received(), engine.bytes_sent());
+        let (bytes_in, bytes_out) = (
+            bytes.0.saturating_sub(state.bytes.0),
+            bytes.1.saturating_sub(state.bytes.1),
+        );
+        state.bytes = bytes;
         for (kind, n) in [
             ("packetsIn", self.packets_in.swap(0, Ordering::Relaxed)),
             ("packetsOut", self.packets_out.swap(0, Ordering::Relaxed)),
+            ("bytesIn", bytes_in),
+            ("bytesOut", bytes_out),
         ] {
             if n > 0 {
                 *state.aggregated.entry((second, kind, None)).or_default() += n;

@@ -136,6 +136,18 @@ impl Engine {
         self.open.load(Ordering::Acquire)
     }
 
+    /// The bytes received from clients so far, over both transports (WebSocket messages, polling
+    /// POST bodies). An atomic load.
+    pub fn bytes_received(&self) -> u64 {
+        self.metrics.received.total()
+    }
+
+    /// The bytes sent to clients so far, over both transports (WebSocket messages, polling
+    /// answers). An atomic load.
+    pub fn bytes_sent(&self) -> u64 {
+        self.metrics.sent.total()
+    }
+
     /// How many sessions are pending: open and not admitted by the layer above yet (with
     /// Socket.IO: not connected to a namespace yet). A lock read.
     pub fn pending_count(&self) -> usize {

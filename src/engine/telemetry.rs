@@ -5,6 +5,8 @@
 //! The recorder must be installed before the engine is built: handles registered without one
 //! stay no-ops. The names are listed in the README ("Metrics").
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
 use super::TransportKind;
@@ -46,14 +48,58 @@ impl<T> ByTransport<T> {
     }
 }
 
+/// Bytes by transport, and their total over both kept by the engine itself (read by the Admin
+/// UI's stats, whatever recorder is installed).
+#[derive(Debug)]
+pub(crate) struct ByteCounters {
+    per: ByTransport<Counter>,
+    total: AtomicU64,
+}
+
+impl ByteCounters {
+    fn new(name: &'static str) -> Self {
+        ByteCounters {
+            per: ByTransport::new(|t| counter!(name, "transport" => t)),
+            total: AtomicU64::new(0),
+        }
+    }
+
+    /// The counter of one transport.
+    pub(crate) fn get(&self, transport: TransportKind) -> ByteCounter<'_> {
+        ByteCounter {
+            counter: self.per.get(transport),
+            total: &self.total,
+        }
+    }
+
+    /// The bytes counted so far, over both transports.
+    pub(crate) fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+}
+
+/// The bytes of one transport: its metric and the engine's total.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ByteCounter<'a> {
+    counter: &'a Counter,
+    total: &'a AtomicU64,
+}
+
+impl ByteCounter<'_> {
+    pub(crate) fn increment(&self, bytes: u64) {
+        self.counter.increment(bytes);
+        self.total.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
 /// One engine's handles.
 #[derive(Debug)]
 pub(crate) struct EngineMetrics {
     pub(crate) sessions: ByTransport<Gauge>,
     pub(crate) opened: ByTransport<Counter>,
     pub(crate) upgrades: Counter,
-    pub(crate) received: ByTransport<Counter>,
-    pub(crate) sent: ByTransport<Counter>,
+    pub(crate) received: ByteCounters,
+    pub(crate) sent: ByteCounters,
     pub(crate) queue_frames: Histogram,
     pub(crate) queue_bytes: Histogram,
     pub(crate) dropped: Counter,
@@ -66,8 +112,8 @@ impl EngineMetrics {
             sessions: ByTransport::new(|t| gauge!(SESSIONS, "transport" => t)),
             opened: ByTransport::new(|t| counter!(SESSIONS_OPENED, "transport" => t)),
             upgrades: counter!(UPGRADES),
-            received: ByTransport::new(|t| counter!(RECEIVED_BYTES, "transport" => t)),
-            sent: ByTransport::new(|t| counter!(SENT_BYTES, "transport" => t)),
+            received: ByteCounters::new(RECEIVED_BYTES),
+            sent: ByteCounters::new(SENT_BYTES),
             queue_frames: histogram!(QUEUE_FRAMES),
             queue_bytes: histogram!(QUEUE_BYTES),
             dropped: counter!(QUEUE_OVERFLOWS, "action" => "dropped"),

@@ -188,6 +188,11 @@ async function main() {
     step = "stats";
     const [later] = await ui.next("server_stats", (s) => s.namespaces.some((n) => n.name === "/" && n.socketsCount === 1));
     checkStats(later, "node-1");
+    step = "bytes";
+    // The engine's bytes in and out reach the dashboard's chart.
+    await ui.next("server_stats", (s) =>
+      ["bytesIn", "bytesOut"].every((t) => s.aggregatedEvents.some((e) => e.type === t && e.count > 0)),
+    );
     assert.ok(later.clientsCount >= 2, "the UI's and A's connections");
 
     step = "_disconnect";
