@@ -246,27 +246,28 @@ impl LocalAdapter {
     fn with_offset(&self, packet: &EncodedPacket, offset: String) -> Option<EncodedPacket> {
         let (event, args) = packet.event()?;
         let ns = self.ns.upgrade()?;
+        let spliced = ns.append_str_arg(packet.frames(), &offset);
         let mut args = args.to_vec();
-        if let Some(frames) = ns.append_str_arg(packet.frames(), &offset) {
-            args.push(Value::from(offset));
-            return Some(EncodedPacket::event_packet(frames, event.to_owned(), args));
-        }
         args.push(Value::from(offset));
-        let packet = Packet {
-            ns: self.path.to_string().into(),
-            data: PacketData::Event {
-                event: event.to_owned(),
-                args,
-            },
-            id: None,
-        };
-        let frames = ns.encode(&packet);
-        match packet.data {
-            PacketData::Event { event, args } => {
-                Some(EncodedPacket::event_packet(frames, event, args))
+        let (frames, args) = match spliced {
+            Some(frames) => (frames, args),
+            None => {
+                let packet = Packet {
+                    ns: self.path.to_string().into(),
+                    data: PacketData::Event {
+                        event: event.to_owned(),
+                        args,
+                    },
+                    id: None,
+                };
+                let frames = ns.encode(&packet);
+                let PacketData::Event { args, .. } = packet.data else {
+                    return None;
+                };
+                (frames, args)
             }
-            _ => None,
-        }
+        };
+        Some(EncodedPacket::event_packet(frames, event.to_owned(), args))
     }
 
     /// Queues a packet on the selected sockets, then runs what may call user code.

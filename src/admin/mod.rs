@@ -550,6 +550,8 @@ impl Admin {
         namespaces.sort();
         let second = epoch_ms(SystemTime::now()) / 1000 * 1000;
         let mut state = lock(&self.state);
+        // Idempotent: the totals are kept from the first stats on.
+        engine.track_bytes();
         let bytes = (engine.bytes_received(), engine.bytes_sent());
         let (bytes_in, bytes_out) = (
             bytes.0.saturating_sub(state.bytes.0),

@@ -136,14 +136,22 @@ impl Engine {
         self.open.load(Ordering::Acquire)
     }
 
-    /// The bytes received from clients so far, over both transports (WebSocket messages, polling
-    /// POST bodies). An atomic load.
+    /// Starts keeping the byte totals of [`bytes_received`](Self::bytes_received) and
+    /// [`bytes_sent`](Self::bytes_sent) (off until called: each session's task would otherwise
+    /// write the same two counters at every wake-up, for nothing).
+    pub fn track_bytes(&self) {
+        self.metrics.received.track();
+        self.metrics.sent.track();
+    }
+
+    /// The bytes received from clients since [`track_bytes`](Self::track_bytes), over both
+    /// transports (WebSocket messages, polling POST bodies); 0 until then. An atomic load.
     pub fn bytes_received(&self) -> u64 {
         self.metrics.received.total()
     }
 
-    /// The bytes sent to clients so far, over both transports (WebSocket messages, polling
-    /// answers). An atomic load.
+    /// The bytes sent to clients since [`track_bytes`](Self::track_bytes), over both
+    /// transports (WebSocket messages, polling answers); 0 until then. An atomic load.
     pub fn bytes_sent(&self) -> u64 {
         self.metrics.sent.total()
     }

@@ -50,7 +50,7 @@ pub use self::config::{
 pub use self::core::Engine;
 pub(crate) use self::log::{VIOLATION_TARGET, session_warn};
 pub use self::session::{SendError, Session, WeakSession};
-pub(crate) use self::telemetry::handler_panicked;
+pub(crate) use self::telemetry::{handler_panicked, panic_message};
 pub use crate::protocol::{Frame, Str, engine_io::EioVersion};
 
 /// Receives what happens on the engine's sessions. One instance serves every session.

@@ -813,11 +813,7 @@ impl Session {
 /// heartbeat timer, which serves every session.
 pub(crate) fn guard(session: &Session, callback: &str, f: impl FnOnce()) {
     if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a non-string panic".to_owned());
+        let message = super::panic_message(&*panic);
         super::handler_panicked();
         tracing::error!(sid = %session.id(), callback, %message, "a handler panicked");
     }

@@ -5,7 +5,10 @@
 //! The recorder must be installed before the engine is built: handles registered without one
 //! stay no-ops. The names are listed in the README ("Metrics").
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{
+    any::Any,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+};
 
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
@@ -48,11 +51,14 @@ impl<T> ByTransport<T> {
     }
 }
 
-/// Bytes by transport, and their total over both kept by the engine itself (read by the Admin
-/// UI's stats, whatever recorder is installed).
+/// Bytes by transport, and their total over both kept by the engine itself once something
+/// asks for it ([`track`](Self::track): the Admin UI's stats), whatever recorder is installed.
+/// Until then the total is not kept: every session's task would otherwise write the same
+/// atomic at each wake-up.
 #[derive(Debug)]
 pub(crate) struct ByteCounters {
     per: ByTransport<Counter>,
+    tracking: AtomicBool,
     total: AtomicU64,
 }
 
@@ -60,6 +66,7 @@ impl ByteCounters {
     fn new(name: &'static str) -> Self {
         ByteCounters {
             per: ByTransport::new(|t| counter!(name, "transport" => t)),
+            tracking: AtomicBool::new(false),
             total: AtomicU64::new(0),
         }
     }
@@ -68,11 +75,16 @@ impl ByteCounters {
     pub(crate) fn get(&self, transport: TransportKind) -> ByteCounter<'_> {
         ByteCounter {
             counter: self.per.get(transport),
-            total: &self.total,
+            counters: self,
         }
     }
 
-    /// The bytes counted so far, over both transports.
+    /// Keeps the total from now on.
+    pub(crate) fn track(&self) {
+        self.tracking.store(true, Ordering::Relaxed);
+    }
+
+    /// The bytes counted since [`track`](Self::track), over both transports.
     pub(crate) fn total(&self) -> u64 {
         self.total.load(Ordering::Relaxed)
     }
@@ -82,13 +94,18 @@ impl ByteCounters {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ByteCounter<'a> {
     counter: &'a Counter,
-    total: &'a AtomicU64,
+    counters: &'a ByteCounters,
 }
 
 impl ByteCounter<'_> {
     pub(crate) fn increment(&self, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
         self.counter.increment(bytes);
-        self.total.fetch_add(bytes, Ordering::Relaxed);
+        if self.counters.tracking.load(Ordering::Relaxed) {
+            self.counters.total.fetch_add(bytes, Ordering::Relaxed);
+        }
     }
 }
 
@@ -120,6 +137,15 @@ impl EngineMetrics {
             disconnected: counter!(QUEUE_OVERFLOWS, "action" => "disconnected"),
         }
     }
+}
+
+/// What a panic's payload says: its message, when it is a string.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".to_owned())
 }
 
 /// Counts a contained handler panic (rare: registered where it happens).

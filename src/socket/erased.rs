@@ -36,11 +36,7 @@ where
         tokio::spawn(async move {
             if let Err(panic) = std::panic::AssertUnwindSafe(fut).catch_unwind().await {
                 crate::engine::handler_panicked();
-                let message = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a non-string panic".to_owned());
+                let message = crate::engine::panic_message(&*panic);
                 tracing::error!(%message, "an async handler panicked");
             }
         });
